@@ -1,0 +1,37 @@
+#pragma once
+// Evaluation of the model's language-modelling loss over token sequences, batched, under a
+// layer mask. (Perplexity variants, multiple-choice and generation build on this.)
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "layer_mask.h"
+#include "model.h"
+#include "progress.h"
+
+namespace layerlab {
+
+struct LossEvaluation {
+    double loss = 0; // mean next-token cross-entropy over all predicted positions
+    double perplexity = 0;
+    int64_t tokens = 0; // predicted positions
+    int64_t sequences = 0;
+    double seconds = 0;
+    double tokensPerSecond = 0; // input tokens through the model per second
+};
+
+struct LossOptions {
+    int64_t batchSize = 8;
+    // Called with each batch's logits (on the model's device) and the indices of its sequences,
+    // e.g. to save them. Sequences of equal length are batched together.
+    std::function<void(const torch::Tensor& logits, const std::vector<size_t>& indices)> onLogits;
+};
+
+// Throws Error on empty input or sequences shorter than 2 tokens; Cancelled when asked to stop.
+LossEvaluation evaluateLoss(const Model& model, const std::vector<std::vector<int64_t>>& sequences,
+                            const LayerMask& mask, const LossOptions& options, const Progress& progress = {});
+
+} // namespace layerlab

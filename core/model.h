@@ -1,0 +1,143 @@
+#pragma once
+// A Llama-family decoder (Llama, Mistral, Qwen2) evaluated with LibTorch, with a layer mask
+// applied per call and optional observation of the residual stream between sub-layers.
+//
+// The forward pass is split into embed -> runLayers -> logits so that metrics can restart the
+// computation from a cached residual stream at any layer (drop-one, Shapley).
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "checkpoint.h"
+#include "layer_mask.h"
+#include "model_config.h"
+#include "progress.h"
+#include "rotary.h"
+
+namespace layerlab {
+
+struct LoadOptions {
+    torch::Device device = torch::kCPU;
+    torch::ScalarType dtype = torch::kFloat32; // compute dtype; weights are held in it
+};
+
+struct LayerWeights {
+    torch::Tensor inputNorm, q, k, v, o, qBias, kBias, vBias, oBias;
+    torch::Tensor postAttentionNorm, gate, up, down, gateBias, upBias, downBias;
+};
+
+struct ParameterCounts {
+    int64_t total = 0;
+    int64_t embedding = 0;
+    int64_t lmHead = 0; // 0 when tied to the embedding
+    int64_t finalNorm = 0;
+    std::vector<int64_t> attention; // per layer, input norm included
+    std::vector<int64_t> ffn;       // per layer, post-attention norm included
+    int64_t block(int64_t layer) const { return attention.at(layer) + ffn.at(layer); }
+};
+
+// Points of the residual stream inside layer l.
+enum class ResidualPoint {
+    BlockInput,     // before the attention sub-layer
+    AfterAttention, // block input + attention output
+    BlockOutput,    // after the FFN sub-layer (= block input of layer l+1)
+};
+
+// Observers first say what they want, then receive it; the model knows nothing of metrics.
+class ResidualObserver {
+public:
+    virtual ~ResidualObserver() = default;
+    virtual bool wants(int64_t layer, ResidualPoint point) const = 0;
+    virtual void observe(int64_t layer, ResidualPoint point, const torch::Tensor& hidden) = 0;
+};
+
+// Keeps every requested point (all of them by default): [B, T, H] tensors in the compute dtype.
+class ResidualCapture : public ResidualObserver {
+public:
+    explicit ResidualCapture(int64_t numLayers);
+    bool wants(int64_t, ResidualPoint) const override { return true; }
+    void observe(int64_t layer, ResidualPoint point, const torch::Tensor& hidden) override;
+    const torch::Tensor& at(int64_t layer, ResidualPoint point) const;
+
+private:
+    std::vector<torch::Tensor> points_; // 3 per layer
+};
+
+// What every layer of one forward pass shares: rotary tables and attention masks.
+struct SequenceContext {
+    int64_t batch = 0;
+    int64_t length = 0;
+    RotaryTables rotary;
+    // Boolean [T, T] (true = may attend) for windowed layers, keyed by window size.
+    std::vector<std::pair<int64_t, torch::Tensor>> windowMasks;
+};
+
+class Model {
+public:
+    // Loads and checks every tensor against config.json: missing tensors, wrong shapes and
+    // non-float dtypes are errors naming the file. Reports progress per tensor; cancellable.
+    static std::shared_ptr<Model> load(const std::filesystem::path& dir, const LoadOptions& options,
+                                       const Progress& progress = {});
+
+    const ModelConfig& config() const { return config_; }
+    const std::filesystem::path& dir() const { return dir_; }
+    torch::Device device() const { return options_.device; }
+    torch::ScalarType dtype() const { return options_.dtype; }
+    int64_t numLayers() const { return config_.numLayers; }
+    // Tensors in the checkpoint that no role claimed (reported, never silently dropped).
+    const std::vector<std::string>& unusedTensors() const { return unused_; }
+
+    SequenceContext context(const torch::Tensor& inputIds) const;
+    torch::Tensor embed(const torch::Tensor& inputIds) const;
+    // Runs layers [from, to) on the residual stream h.
+    torch::Tensor runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
+                            const SequenceContext& ctx, ResidualObserver* observer = nullptr) const;
+    // The sub-layers' contributions to the residual stream (what is added to h).
+    torch::Tensor attentionUpdate(int64_t layer, const torch::Tensor& h, const SequenceContext& ctx) const;
+    torch::Tensor ffnUpdate(int64_t layer, const torch::Tensor& h) const;
+    // Final norm and LM head: [B, T, H] -> [B, T, V] in the compute dtype.
+    torch::Tensor logits(const torch::Tensor& h) const;
+
+    // input_ids [B, T] (int64, on any device) -> logits [B, T, V].
+    torch::Tensor forward(const torch::Tensor& inputIds, const LayerMask& mask,
+                          ResidualObserver* observer = nullptr) const;
+
+    ParameterCounts parameterCounts() const;
+    uint64_t weightBytes() const;
+    const LayerWeights& layer(int64_t l) const { return layers_.at(l); }
+    const torch::Tensor& embedding() const { return embedding_; }
+    const torch::Tensor& lmHead() const { return lmHead_; }
+    const torch::Tensor& finalNorm() const { return finalNorm_; }
+
+private:
+    Model() = default;
+    torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
+
+    std::filesystem::path dir_;
+    ModelConfig config_;
+    LoadOptions options_;
+    torch::Tensor embedding_, finalNorm_, lmHead_;
+    std::vector<LayerWeights> layers_;
+    std::vector<std::string> unused_;
+};
+
+// Mean next-token cross-entropy over all predicted positions (as transformers' labels=input_ids),
+// computed in float32. Also gives the sum and count so callers can pool batches exactly.
+struct LossSum {
+    double sum = 0;
+    int64_t tokens = 0;
+    double mean() const { return tokens ? sum / static_cast<double>(tokens) : 0.0; }
+    LossSum& operator+=(const LossSum& o) {
+        sum += o.sum;
+        tokens += o.tokens;
+        return *this;
+    }
+};
+LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds);
+
+} // namespace layerlab

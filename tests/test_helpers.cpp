@@ -1,0 +1,56 @@
+#include "test_helpers.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace layerlab::test {
+
+namespace fs = std::filesystem;
+
+fs::path dataDir() {
+    return LAYERLAB_TEST_DATA;
+}
+fs::path referenceDir(const std::string& variant) {
+    return dataDir() / "reference" / variant;
+}
+
+nlohmann::json readJson(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return nlohmann::json::parse(ss.str());
+}
+
+void writeText(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+torch::Device testDevice() {
+    const char* d = std::getenv("LAYERLAB_TEST_DEVICE");
+    return d && *d ? torch::Device(d) : torch::Device(torch::kCPU);
+}
+
+TempDir::TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("layerlab-test-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+void copyCheckpoint(const std::string& variant, const fs::path& dir) {
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(referenceDir(variant))) {
+        const auto name = e.path().filename().string();
+        if (name.rfind("reference", 0) == 0) continue;
+        fs::copy_file(e.path(), dir / name, fs::copy_options::overwrite_existing);
+    }
+}
+
+} // namespace layerlab::test

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine:
+#   tools/workbench.sh start   install what is missing, build, start LayerLab on the demo model
+#   tools/workbench.sh test    install what is missing, build, run every test (what CI runs)
+#   tools/workbench.sh deps    only install what is missing
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+# Debian packages LayerLab builds against (README: "Dependencies" says why each is there).
+packages=(g++ cmake ninja-build pkg-config git libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
+          googletest libgtest-dev qt6-base-dev qt6-charts-dev libgl-dev xvfb xauth nodejs npm)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+jobs=$(nproc)
+case "${1:-start}" in
+  deps)
+    install_missing ;;
+  start)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default -j "$jobs"
+    exec build/app/layerlab "$root/resources/demo" ;;
+  test)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default -j "$jobs"
+    # Qt tests need no display; the offscreen platform draws into memory.
+    QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs" ;;
+  *)
+    echo "usage: tools/workbench.sh start|test|deps" >&2; exit 2 ;;
+esac
