@@ -1,25 +1,25 @@
 #include "evaluation.h"
 
 #include "error.h"
+#include "token_batch.h"
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <map>
 
 namespace layerlab {
 
-LossEvaluation evaluateLoss(const Model& model, const std::vector<std::vector<int64_t>>& sequences,
+LossEvaluation evaluateLoss(const Model& model, const std::vector<TokenWindow>& sequences,
                             const LayerMask& mask, const LossOptions& options, const Progress& progress) {
     if (sequences.empty()) throw Error("no sequences to evaluate");
     if (options.batchSize < 1) throw Error("batch size must be at least 1");
     // Group by length so no padding is needed; keep original order within a group.
     std::map<size_t, std::vector<size_t>> byLength;
     for (size_t i = 0; i < sequences.size(); ++i) {
-        if (sequences[i].size() < 2)
-            throw Error("sequence " + std::to_string(i) + " has " + std::to_string(sequences[i].size()) +
-                        " tokens; at least 2 are needed to predict one");
-        byLength[sequences[i].size()].push_back(i);
+        if (sequences[i].scoredTargets() < 1)
+            throw Error("sequence " + std::to_string(i) + " has no token to predict (" +
+                        std::to_string(sequences[i].size()) + " tokens)");
+        byLength[static_cast<size_t>(sequences[i].size())].push_back(i);
     }
     torch::InferenceMode inference;
     const auto start = std::chrono::steady_clock::now();
@@ -29,15 +29,14 @@ LossEvaluation evaluateLoss(const Model& model, const std::vector<std::vector<in
         for (size_t b = 0; b < indices.size(); b += static_cast<size_t>(options.batchSize)) {
             progress.checkCancelled();
             const size_t n = std::min(indices.size() - b, static_cast<size_t>(options.batchSize));
-            auto ids = torch::empty({static_cast<int64_t>(n), static_cast<int64_t>(length)}, torch::kInt64);
             std::vector<size_t> batch(indices.begin() + static_cast<std::ptrdiff_t>(b),
                                       indices.begin() + static_cast<std::ptrdiff_t>(b + n));
-            for (size_t r = 0; r < n; ++r)
-                std::memcpy(ids[static_cast<int64_t>(r)].data_ptr<int64_t>(), sequences[batch[r]].data(),
-                            length * sizeof(int64_t));
-            ids = ids.to(model.device());
+            std::vector<TokenWindow> windows;
+            for (size_t i : batch)
+                windows.push_back(sequences[i]);
+            auto ids = batchTensor(windows).to(model.device());
             auto logits = model.forward(ids, mask);
-            total += nextTokenLoss(logits, ids);
+            total += nextTokenLoss(logits, ids, targetMask(windows));
             if (options.onLogits) options.onLogits(logits, batch);
             done += static_cast<int64_t>(n);
             inputTokens += static_cast<int64_t>(n * length);

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "dataset.h"
 #include "layer_mask.h"
 #include "model.h"
 #include "progress.h"
@@ -25,13 +26,14 @@ struct LossEvaluation {
 
 struct LossOptions {
     int64_t batchSize = 8;
-    // Called with each batch's logits (on the model's device) and the indices of its sequences,
-    // e.g. to save them. Sequences of equal length are batched together.
+    // Called with each batch's logits (on the model's device) and the indices of its windows,
+    // e.g. to save them. Windows of equal length are batched together.
     std::function<void(const torch::Tensor& logits, const std::vector<size_t>& indices)> onLogits;
 };
 
-// Throws Error on empty input or sequences shorter than 2 tokens; Cancelled when asked to stop.
-LossEvaluation evaluateLoss(const Model& model, const std::vector<std::vector<int64_t>>& sequences,
+// Scores each window's target tokens (strided windows: context tokens are not scored).
+// Throws Error on empty input or when nothing is scored; Cancelled when asked to stop.
+LossEvaluation evaluateLoss(const Model& model, const std::vector<TokenWindow>& windows,
                             const LayerMask& mask, const LossOptions& options, const Progress& progress = {});
 
 } // namespace layerlab

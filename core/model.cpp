@@ -336,14 +336,20 @@ uint64_t Model::weightBytes() const {
            static_cast<uint64_t>(c10::elementSize(options_.dtype));
 }
 
-LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds) {
+LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,
+                      const torch::Tensor& targetMask) {
     const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
     if (T < 2) return {};
     auto pred = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V}).to(torch::kFloat32);
     auto target = inputIds.narrow(1, 1, T - 1).reshape({B * (T - 1)}).to(logits.device(), torch::kInt64);
-    auto sum = torch::nn::functional::cross_entropy(
-        pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    return {sum.item<double>(), B * (T - 1)};
+    namespace F = torch::nn::functional;
+    if (!targetMask.defined()) {
+        auto sum = F::cross_entropy(pred, target, F::CrossEntropyFuncOptions().reduction(torch::kSum));
+        return {sum.item<double>(), B * (T - 1)};
+    }
+    auto keep = targetMask.narrow(1, 1, T - 1).reshape({B * (T - 1)}).to(logits.device(), torch::kBool);
+    auto each = F::cross_entropy(pred, target, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    return {each.masked_select(keep).sum().item<double>(), keep.sum().item<int64_t>()};
 }
 
 } // namespace layerlab

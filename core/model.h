@@ -138,6 +138,9 @@ struct LossSum {
         return *this;
     }
 };
-LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds);
+// targetMask [B, T] bool (optional): true where the token at that position is scored; position 0
+// never is. Context-only tokens of strided windows are left out this way.
+LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,
+                      const torch::Tensor& targetMask = {});
 
 } // namespace layerlab

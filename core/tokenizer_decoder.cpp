@@ -222,7 +222,7 @@ std::unique_ptr<Decoder> makeDecoder(const nlohmann::json& j, const fs::path& so
         return std::make_unique<MetaspaceDecoder>(std::move(replacement), prepends);
     }
     if (type == "Sequence") {
-        const auto& list = field(j, "decoders", source, "Sequence decoder");
+        const auto list = field(j, "decoders", source, "Sequence decoder");
         if (!list.is_array()) throw Error(source, "Sequence decoder: \"decoders\" is not a list");
         std::vector<std::unique_ptr<Decoder>> steps;
         for (const auto& item : list) {

@@ -139,7 +139,7 @@ std::unique_ptr<Normalizer> makeNormalizer(const nlohmann::json& j, const fs::pa
                                                  optionalField(j, "strip_right", true, source, "Strip"));
     }
     if (type == "Sequence") {
-        const auto& list = field(j, "normalizers", source, "Sequence normalizer");
+        const auto list = field(j, "normalizers", source, "Sequence normalizer");
         if (!list.is_array()) throw Error(source, "Sequence normalizer: \"normalizers\" is not a list");
         std::vector<std::unique_ptr<Normalizer>> steps;
         for (const auto& item : list) {

@@ -289,7 +289,7 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const nlohmann::json& j, const fs
                                                    Behavior::Removed, false);
     }
     if (type == "Sequence") {
-        const auto& list = field(j, "pretokenizers", source, "Sequence pre-tokenizer");
+        const auto list = field(j, "pretokenizers", source, "Sequence pre-tokenizer");
         if (!list.is_array()) throw Error(source, "Sequence pre-tokenizer: \"pretokenizers\" is not a list");
         std::vector<std::unique_ptr<PreTokenizer>> steps;
         for (const auto& item : list) {

@@ -111,7 +111,7 @@ TEST_P(TokenizerSmallParity, MatchesHuggingFace) {
     checkParity(dir, dir / "expected.jsonl");
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, TokenizerSmallParity,
+INSTANTIATE_TEST_SUITE_P(Tokenizer, TokenizerSmallParity,
                          testing::Values("mistral", "mistral-added", "llama2-metaspace", "qwen2", "llama3",
                                          "gpt2"),
                          [](const auto& info) {
@@ -146,7 +146,7 @@ TEST_P(TokenizerRealParity, MatchesHuggingFace) {
     checkParity(root / GetParam(), root / GetParam() / "expected.jsonl");
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, TokenizerRealParity, testing::Values("llama2", "llama3", "qwen3"));
+INSTANTIATE_TEST_SUITE_P(Tokenizer, TokenizerRealParity, testing::Values("llama2", "llama3", "qwen3"));
 
 TEST(Tokenizer, SpecialIdsFromConfig) {
     const Tokenizer mistral = Tokenizer::load(kData / "mistral");

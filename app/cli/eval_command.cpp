@@ -1,12 +1,12 @@
 #include "atomic_file.h"
 #include "commands.h"
+#include "data_options.h"
 #include "device.h"
 #include "error.h"
 #include "evaluation.h"
 #include "model_options.h"
 #include "safetensors.h"
 #include "terminal_progress.h"
-#include "token_data.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,29 +16,27 @@ namespace layerlab::cli {
 
 int runEval(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
-    names.insert({"data", "remove", "seq-len", "batch-size", "max-sequences", "seed", "save-logits", "json"});
-    Arguments args(argv, names, {"quiet"});
+    names.insert(dataOptionNames().begin(), dataOptionNames().end());
+    names.insert({"remove", "batch-size", "save-logits", "json"});
+    auto flags = dataFlagNames();
+    flags.insert("quiet");
+    Arguments args(argv, names, flags);
     TerminalProgress bar(!args.flag("quiet"));
     auto progress = bar.progress();
 
     auto model = loadModel(args, progress);
     const auto mask = LayerMask::parse(args.get("remove", ""), model->numLayers());
-    TokenDataOptions dataOptions;
-    dataOptions.seqLen = args.getInt("seq-len", 0);
-    dataOptions.maxSequences = args.getInt("max-sequences", 0);
-    dataOptions.seed = static_cast<uint64_t>(args.getInt("seed", 0));
-    const auto data = loadTokenData(args.required("data"), dataOptions, model->config().vocabSize, progress);
+    const auto data = loadData(args, *model, progress);
 
     LossOptions options;
     options.batchSize = args.getInt("batch-size", 8);
     torch::Tensor allLogits;
     const auto logitsPath = args.get("save-logits");
     if (logitsPath) {
-        const size_t len = data.sequences.front().size();
-        for (const auto& s : data.sequences)
-            if (s.size() != len) throw Error("--save-logits needs sequences of equal length; use --seq-len");
-        allLogits = torch::empty({static_cast<int64_t>(data.sequences.size()), static_cast<int64_t>(len),
-                                  model->config().vocabSize},
+        const int64_t len = data.windows.front().size();
+        for (const auto& w : data.windows)
+            if (w.size() != len) throw Error("--save-logits needs sequences of equal length; use --seq-len");
+        allLogits = torch::empty({static_cast<int64_t>(data.windows.size()), len, model->config().vocabSize},
                                  torch::kFloat32);
         options.onLogits = [&](const torch::Tensor& logits, const std::vector<size_t>& indices) {
             auto cpu = logits.to(torch::kCPU, torch::kFloat32);
@@ -46,14 +44,14 @@ int runEval(const std::vector<std::string>& argv) {
                 allLogits[static_cast<int64_t>(indices[r])].copy_(cpu[r]);
         };
     }
-    const auto result = evaluateLoss(*model, data.sequences, mask, options, progress);
+    const auto result = evaluateLoss(*model, data.windows, mask, options, progress);
     bar.finishLine();
 
     if (logitsPath) writeSafetensors(*logitsPath, {{"logits", allLogits}}, {{"removed", mask.toSpec()}});
 
     nlohmann::ordered_json j;
     j["model"] = model->dir().string();
-    j["data"] = args.required("data");
+    j["data"] = toJson(data.description);
     j["removed"] = mask.toSpec();
     nlohmann::json units = nlohmann::json::array();
     for (const auto& u : mask.removedUnits())

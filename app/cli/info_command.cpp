@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "data_options.h"
 #include "device.h"
 #include "model_options.h"
 #include "terminal_progress.h"
@@ -25,7 +26,10 @@ std::string human(double n) {
 
 int runInfo(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
-    Arguments args(argv, names, {"json", "quiet"});
+    names.insert(dataOptionNames().begin(), dataOptionNames().end());
+    auto flags = dataFlagNames();
+    flags.insert({"json", "quiet"});
+    Arguments args(argv, names, flags);
     TerminalProgress bar(!args.flag("quiet") && !args.flag("json"));
     auto model = loadModel(args, bar.progress());
     bar.finishLine();
@@ -57,6 +61,7 @@ int runInfo(const std::vector<std::string>& argv) {
     j["kv_cache_bytes_per_token"] =
         2 * c.numLayers * c.kvDim() * static_cast<int64_t>(c10::elementSize(model->dtype()));
     j["unused_tensors"] = model->unusedTensors();
+    if (args.get("data")) j["data"] = toJson(loadData(args, *model, bar.progress()).description);
 
     if (args.flag("json")) {
         std::cout << j.dump(2) << "\n";
@@ -77,6 +82,10 @@ int runInfo(const std::vector<std::string>& argv) {
               << dtypeName(model->dtype()) << " on " << model->device().str() << "\n"
               << "memory        " << human(double(model->weightBytes())) << "B of weights, "
               << human(double(j["kv_cache_bytes_per_token"].get<int64_t>())) << "B KV cache per token\n";
+    if (j.contains("data"))
+        std::cout << "data          " << j["data"]["file"].get<std::string>() << ": "
+                  << j["data"]["sequences"] << " sequences, " << j["data"]["tokens"] << " tokens ("
+                  << j["data"]["scored_tokens"] << " scored)\n";
     return 0;
 }
 

@@ -18,11 +18,24 @@ const char* kUsage = R"(layerlab-cli: depth pruning of LLMs, from the command li
 usage: layerlab-cli COMMAND [options]
 
 commands:
-  info  --model DIR [--json]
-        architecture, layer count, parameter counts, dtype and memory of a checkpoint
-  eval  --model DIR --data FILE [--remove SPEC] [--seq-len N] [--batch-size B]
-        [--max-sequences K] [--seed S] [--save-logits OUT.safetensors] [--json OUT.json]
-        loss and perplexity, with units removed by SPEC
+  info      [--model DIR] [--data FILE] [--json]
+            architecture, layer count, parameter counts, dtype and memory of a checkpoint
+            (and, with --data, how many sequences and tokens the data gives)
+  eval      [--model DIR] [--data FILE] [--remove SPEC] [--batch-size B]
+            [--save-logits OUT.safetensors] [--json OUT.json]
+            loss and perplexity, with units removed by SPEC
+  tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
+            the token ids the model's tokenizer gives a text
+
+Without --model, commands use the bundled demo model (resources/demo) and its held-out text.
+
+data options (FILE is .txt, or .jsonl with "text" or "input_ids" per line):
+  --seq-len N          tokens per sequence (default 2048, or the model's context if shorter)
+  --stride S           sliding windows S tokens apart; only new tokens are scored
+  --keep-remainder     keep the last, shorter window
+  --no-bos             do not add the BOS token to text
+  --max-sequences K    a deterministic sample of K sequences (see --seed)
+  --seed S             which sample (default 0)
 
 options shared by model commands:
   --device cpu|cuda|cuda:N   where to compute (default cpu)
@@ -50,6 +63,7 @@ int main(int argc, char** argv) {
     try {
         if (command == "info") return layerlab::cli::runInfo(args);
         if (command == "eval") return layerlab::cli::runEval(args);
+        if (command == "tokenize") return layerlab::cli::runTokenize(args);
         std::fprintf(stderr, "layerlab-cli: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const layerlab::Cancelled&) {

@@ -3,6 +3,7 @@
 #include "device.h"
 #include "error.h"
 
+#include <cstdlib>
 #include <iostream>
 
 namespace layerlab::cli {
@@ -12,8 +13,24 @@ const std::set<std::string>& modelOptionNames() {
     return names;
 }
 
+std::filesystem::path demoModelDir() {
+    namespace fs = std::filesystem;
+    if (const char* env = std::getenv("LAYERLAB_DEMO_MODEL"); env && *env) return env;
+    const fs::path source = fs::path(LAYERLAB_RESOURCE_DIR) / "demo";
+    if (fs::exists(source / "config.json")) return source;
+    std::error_code ec;
+    const auto exe = fs::read_symlink("/proc/self/exe", ec);
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "layerlab" / "demo";
+    if (!ec && fs::exists(installed / "config.json")) return installed;
+    throw Error("no --model given and the bundled demo model was not found (looked in " + source.string() +
+                ")");
+}
+
 std::filesystem::path modelDir(const Arguments& args) {
-    return args.required("model");
+    if (auto m = args.get("model")) return *m;
+    const auto demo = demoModelDir();
+    std::cerr << "note: no --model given; using the bundled demo model " << demo.string() << "\n";
+    return demo;
 }
 
 LoadOptions loadOptions(const Arguments& args) {

@@ -1,0 +1,64 @@
+#include "data_options.h"
+
+#include "error.h"
+#include "model_options.h"
+#include "tokenizer.h"
+
+#include <iostream>
+#include <optional>
+
+namespace layerlab::cli {
+
+namespace fs = std::filesystem;
+
+const std::set<std::string>& dataOptionNames() {
+    static const std::set<std::string> names = {"data", "seq-len", "stride", "max-sequences", "seed"};
+    return names;
+}
+
+const std::set<std::string>& dataFlagNames() {
+    static const std::set<std::string> names = {"keep-remainder", "no-bos"};
+    return names;
+}
+
+fs::path dataFile(const Arguments& args, const Model& model) {
+    if (auto d = args.get("data")) return *d;
+    if (fs::equivalent(model.dir(), demoModelDir())) {
+        const auto heldout = demoModelDir() / "heldout.txt";
+        std::cerr << "note: no --data given; using the demo model's held-out text " << heldout.string()
+                  << "\n";
+        return heldout;
+    }
+    throw UsageError("option --data is required (a .txt or .jsonl file)");
+}
+
+TokenData loadData(const Arguments& args, const Model& model, const Progress& progress) {
+    const fs::path file = dataFile(args, model);
+    TokenDataOptions o;
+    // Default window: 2048 tokens, or the model's context if shorter.
+    o.windows.seqLen = args.getInt("seq-len", std::min<int64_t>(2048, model.config().maxPositionEmbeddings));
+    o.windows.stride = args.getInt("stride", 0);
+    o.windows.keepRemainder = args.flag("keep-remainder");
+    o.addBos = !args.flag("no-bos");
+    o.maxSequences = args.getInt("max-sequences", 0);
+    o.seed = static_cast<uint64_t>(args.getInt("seed", 0));
+    o.vocabSize = model.config().vocabSize;
+    if (o.windows.seqLen > model.config().maxPositionEmbeddings)
+        std::cerr << "note: --seq-len " << o.windows.seqLen << " is longer than the model's context of "
+                  << model.config().maxPositionEmbeddings << " tokens\n";
+
+    // The tokenizer is read only when the data has text in it.
+    std::optional<Tokenizer> tokenizer;
+    TextEncoder encoder = [&](std::string_view text, bool addBos) {
+        if (!tokenizer) {
+            if (!fs::exists(model.dir() / "tokenizer.json"))
+                throw Error(file, "has text, but the model folder " + model.dir().string() +
+                                      " has no tokenizer.json");
+            tokenizer.emplace(Tokenizer::load(model.dir()));
+        }
+        return tokenizer->encode(text, addBos);
+    };
+    return loadTokenData(file, encoder, o, progress);
+}
+
+} // namespace layerlab::cli

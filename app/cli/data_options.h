@@ -1,0 +1,21 @@
+#pragma once
+// The --data options every data-using command shares, and turning them into token windows with
+// the model's own tokenizer.
+
+#include <set>
+#include <string>
+
+#include "arguments.h"
+#include "dataset.h"
+#include "model.h"
+
+namespace layerlab::cli {
+
+const std::set<std::string>& dataOptionNames(); // data, seq-len, stride, max-sequences, seed
+const std::set<std::string>& dataFlagNames();   // keep-remainder, no-bos
+
+// --data, or the demo model's held-out text when the model is the bundled demo.
+std::filesystem::path dataFile(const Arguments& args, const Model& model);
+TokenData loadData(const Arguments& args, const Model& model, const Progress& progress);
+
+} // namespace layerlab::cli

@@ -1,0 +1,99 @@
+#include "multiple_choice_eval.h"
+
+#include "error.h"
+
+#include <cmath>
+
+namespace layerlab {
+
+namespace {
+
+struct Request {
+    size_t item, choice;
+    std::vector<int64_t> ids; // context + continuation
+    int64_t contextTokens;    // continuation starts here
+};
+
+double stderrOfMean(double p, int64_t n) {
+    return n > 1 ? std::sqrt(p * (1 - p) / static_cast<double>(n - 1)) : 0;
+}
+
+} // namespace
+
+MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer& tokenizer,
+                                            const MultipleChoiceTask& task, const LayerMask& mask,
+                                            const MultipleChoiceEvalOptions& options,
+                                            const Progress& progress) {
+    if (task.items.empty()) throw Error("task '" + task.name + "' has no items");
+    MultipleChoiceResult result;
+    result.task = task.name;
+    result.items = static_cast<int64_t>(task.items.size());
+    result.scores.resize(task.items.size());
+
+    std::vector<Request> requests;
+    for (size_t i = 0; i < task.items.size(); ++i) {
+        const auto& item = task.items[i];
+        const auto context = tokenizer.encode(item.context, true);
+        result.scores[i].resize(item.choices.size());
+        for (size_t c = 0; c < item.choices.size(); ++c) {
+            const std::string continuation = " " + item.choices[c];
+            auto whole = tokenizer.encode(item.context + continuation, true);
+            // The continuation is what the whole has beyond the context (as the harness slices it).
+            const int64_t start = std::min<int64_t>(static_cast<int64_t>(context.size()),
+                                                    static_cast<int64_t>(whole.size()) - 1);
+            if (start < 1) throw Error("task '" + task.name + "' item " + item.id + ": nothing to score");
+            result.scores[i][c].bytes = static_cast<int64_t>(continuation.size());
+            requests.push_back({i, c, std::move(whole), start});
+        }
+    }
+
+    torch::InferenceMode inference;
+    const int64_t total = static_cast<int64_t>(requests.size());
+    for (int64_t b = 0; b < total; b += options.batchSize) {
+        progress.checkCancelled();
+        const int64_t n = std::min(options.batchSize, total - b);
+        int64_t longest = 0;
+        for (int64_t r = 0; r < n; ++r)
+            longest = std::max<int64_t>(longest, static_cast<int64_t>(requests[b + r].ids.size()));
+        // Right padding: with causal attention no real position ever sees a pad token.
+        auto ids = torch::zeros({n, longest}, torch::kInt64);
+        for (int64_t r = 0; r < n; ++r) {
+            const auto& q = requests[static_cast<size_t>(b + r)].ids;
+            std::copy(q.begin(), q.end(), ids[r].data_ptr<int64_t>());
+        }
+        auto logp =
+            torch::log_softmax(model.forward(ids.to(model.device()), mask).to(torch::kFloat32), -1).cpu();
+        auto lp = logp.accessor<float, 3>();
+        for (int64_t r = 0; r < n; ++r) {
+            const auto& q = requests[static_cast<size_t>(b + r)];
+            auto& score = result.scores[q.item][q.choice];
+            double sum = 0;
+            for (int64_t t = q.contextTokens; t < static_cast<int64_t>(q.ids.size()); ++t)
+                sum += lp[r][t - 1][q.ids[static_cast<size_t>(t)]];
+            score.logLikelihood = sum;
+            score.tokens = static_cast<int64_t>(q.ids.size()) - q.contextTokens;
+        }
+        progress.report("multiple choice: " + task.name, b + n, total, "continuations");
+    }
+
+    int64_t right = 0, rightNorm = 0;
+    for (size_t i = 0; i < task.items.size(); ++i) {
+        const auto& s = result.scores[i];
+        size_t best = 0, bestNorm = 0;
+        for (size_t c = 1; c < s.size(); ++c) {
+            if (s[c].logLikelihood > s[best].logLikelihood) best = c;
+            if (s[c].logLikelihood / static_cast<double>(s[c].bytes) >
+                s[bestNorm].logLikelihood / static_cast<double>(s[bestNorm].bytes))
+                bestNorm = c;
+        }
+        right += static_cast<int64_t>(best) == task.items[i].label;
+        rightNorm += static_cast<int64_t>(bestNorm) == task.items[i].label;
+    }
+    result.acc = static_cast<double>(right) / static_cast<double>(result.items);
+    result.accNorm = static_cast<double>(rightNorm) / static_cast<double>(result.items);
+    result.accStderr = stderrOfMean(result.acc, result.items);
+    result.accNormStderr = stderrOfMean(result.accNorm, result.items);
+    return result;
+}
+
+} // namespace layerlab
