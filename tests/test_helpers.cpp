@@ -1,5 +1,7 @@
 #include "test_helpers.h"
 
+#include "file_tree.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -40,8 +42,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
+    removeTree(path_);
 }
 
 void copyCheckpoint(const std::string& variant, const fs::path& dir) {
