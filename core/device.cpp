@@ -46,7 +46,7 @@ std::string dtypeName(torch::ScalarType t) {
 std::vector<DeviceInfo> availableDevices() {
     std::vector<DeviceInfo> out{{"cpu", "CPU"}};
     if (torch::cuda::is_available())
-        for (size_t i = 0; i < torch::cuda::device_count(); ++i)
+        for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i)
             out.push_back({"cuda:" + std::to_string(i), "CUDA GPU " + std::to_string(i)});
     return out;
 }

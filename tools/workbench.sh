@@ -9,7 +9,7 @@ cd "$root"
 
 # Debian packages LayerLab builds against (README: "Dependencies" says why each is there).
 packages=(g++ cmake ninja-build pkg-config git libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
-          googletest libgtest-dev qt6-base-dev qt6-charts-dev libgl-dev xvfb xauth nodejs npm)
+          libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev libgl-dev nodejs npm)
 
 install_missing() {
   local missing=()
