@@ -21,21 +21,26 @@ namespace {
 void sync(const torch::Device& d) {
     if (d.is_cuda()) torch::cuda::synchronize(d.index());
 }
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-}  // namespace
+double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+} // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr << "usage: bench_forward MODEL_DIR [--device D] [--dtype T] [--batch B] [--seq T] [--iters N]\n";
+        std::cerr
+            << "usage: bench_forward MODEL_DIR [--device D] [--dtype T] [--batch B] [--seq T] [--iters N]\n";
         return 2;
     }
     std::map<std::string, std::string> opt = {
         {"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"}, {"seq", "2048"}, {"iters", "5"}};
-    for (int i = 2; i + 1 < argc; i += 2) opt[std::string(argv[i]).substr(2)] = argv[i + 1];
+    for (int i = 2; i + 1 < argc; i += 2)
+        opt[std::string(argv[i]).substr(2)] = argv[i + 1];
     try {
         const auto device = parseDevice(opt["device"]);
         const auto dtype = parseDtype(opt["dtype"]);
-        const int64_t B = std::stoll(opt["batch"]), T = std::stoll(opt["seq"]), iters = std::stoll(opt["iters"]);
+        const int64_t B = std::stoll(opt["batch"]), T = std::stoll(opt["seq"]),
+                      iters = std::stoll(opt["iters"]);
 
         const uint64_t bytes = Checkpoint::open(argv[1]).totalBytes();
         auto t0 = Clock::now();
@@ -52,7 +57,8 @@ int main(int argc, char** argv) {
         sync(device);
         t0 = Clock::now();
         double loss = 0;
-        for (int64_t i = 0; i < iters; ++i) loss = nextTokenLoss(model->forward(ids, mask), ids).mean();
+        for (int64_t i = 0; i < iters; ++i)
+            loss = nextTokenLoss(model->forward(ids, mask), ids).mean();
         sync(device);
         const double s = since(t0);
         nlohmann::ordered_json j;
