@@ -1,12 +1,11 @@
 #include "checkpoint.h"
 
 #include "error.h"
+#include "json_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace layerlab {
 
@@ -30,24 +29,6 @@ fs::path resolveInside(const fs::path& dir, const std::string& name, const fs::p
             throw Error(source, "file name '" + name + "' points outside the model folder");
     return full;
 }
-
-namespace {
-
-json readJsonFile(const fs::path& path, size_t maxBytes) {
-    std::ifstream in(path);
-    if (!in) throw Error(path, "cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (ss.str().size() > maxBytes)
-        throw Error(path, "file is larger than " + std::to_string(maxBytes >> 20) + " MiB");
-    try {
-        return json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw Error(path, std::string("not valid JSON (") + e.what() + ")");
-    }
-}
-
-} // namespace
 
 Checkpoint Checkpoint::open(const fs::path& dirIn) {
     Checkpoint c;

@@ -1,9 +1,7 @@
 #include "model_config.h"
 
 #include "error.h"
-
-#include <fstream>
-#include <sstream>
+#include "json_file.h"
 
 namespace layerlab {
 
@@ -228,18 +226,8 @@ ModelConfig ModelConfig::fromJson(const json& j, const fs::path& src) {
 }
 
 ModelConfig ModelConfig::load(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path, "cannot open (is this a Hugging Face model folder?)");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (ss.str().size() > (16u << 20)) throw Error(path, "config is larger than 16 MiB");
-    json j;
-    try {
-        j = json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw Error(path, std::string("not valid JSON (") + e.what() + ")");
-    }
-    return fromJson(j, path);
+    if (!fs::exists(path)) throw Error(path, "cannot open (is this a Hugging Face model folder?)");
+    return fromJson(readJsonFile(path, 16u << 20), path);
 }
 
 } // namespace layerlab

@@ -1,0 +1,25 @@
+#include "json_file.h"
+
+#include "error.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace layerlab {
+
+nlohmann::json readJsonFile(const std::filesystem::path& path, uint64_t maxBytes) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    std::ifstream in(path, std::ios::binary);
+    if (ec || !in) throw Error(path, "cannot open");
+    if (size > maxBytes) throw Error(path, "file is larger than " + std::to_string(maxBytes >> 20) + " MiB");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return nlohmann::json::parse(ss.str());
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(path, std::string("not valid JSON (") + e.what() + ")");
+    }
+}
+
+} // namespace layerlab
