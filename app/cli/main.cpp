@@ -21,9 +21,9 @@ commands:
   info      [--model DIR] [--data FILE] [--json]
             architecture, layer count, parameter counts, dtype and memory of a checkpoint
             (and, with --data, how many sequences and tokens the data gives)
-  eval      [--model DIR] [--data FILE] [--remove SPEC] [--batch-size B]
-            [--save-logits OUT.safetensors] [--json OUT.json]
-            loss and perplexity, with units removed by SPEC
+  eval      [--model DIR] [--data FILE] [--tasks T1.jsonl,T2.jsonl] [--max-items N]
+            [--remove SPEC] [--batch-size B] [--save-logits OUT.safetensors] [--json OUT.json]
+            loss and perplexity, and multiple-choice accuracy, with units removed by SPEC
   tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
             the token ids the model's tokenizer gives a text
 

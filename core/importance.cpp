@@ -1,0 +1,203 @@
+#include "importance.h"
+
+#include "error.h"
+#include "token_batch.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace layerlab {
+
+std::vector<ImportanceBatch>
+makeImportanceBatches(const Model& model, const std::vector<TokenWindow>& windows, int64_t batchSize) {
+    if (windows.empty()) throw Error("no sequences for the importance metric");
+    if (batchSize < 1) throw Error("batch size must be at least 1");
+    std::map<int64_t, std::vector<TokenWindow>> byLength;
+    for (const auto& w : windows)
+        byLength[w.size()].push_back(w);
+    std::vector<ImportanceBatch> out;
+    for (const auto& [length, group] : byLength) {
+        for (size_t b = 0; b < group.size(); b += static_cast<size_t>(batchSize)) {
+            const size_t n = std::min(group.size() - b, static_cast<size_t>(batchSize));
+            std::span<const TokenWindow> part(group.data() + b, n);
+            out.push_back({batchTensor(part).to(model.device()), targetMask(part).to(model.device())});
+        }
+    }
+    return out;
+}
+
+namespace {
+
+enum Stat { Cosine, L1, L2, RelL1, RelL2, NumStats };
+const char* const kStatNames[NumStats] = {"cosine", "l1_update", "l2_update", "rel_l1_update",
+                                          "rel_l2_update"};
+
+// Sums per-position statistics on the device (float64 accumulators, [stat, unit, layer]) so that
+// no activation outlives its layer and the host is not synchronised per layer.
+class ResidualStatsObserver : public ResidualObserver {
+public:
+    ResidualStatsObserver(int64_t numLayers, int64_t angularN, torch::Device device)
+        : numLayers_(numLayers), angularN_(angularN),
+          sums_(torch::zeros({NumStats, 3, numLayers}, torch::dtype(torch::kFloat64).device(device))),
+          angular_(torch::zeros({std::max<int64_t>(numLayers - angularN + 1, 1)},
+                                torch::dtype(torch::kFloat64).device(device))),
+          history_(static_cast<size_t>(numLayers + 1)) {}
+
+    bool wants(int64_t, ResidualPoint) const override { return true; }
+
+    void observe(int64_t layer, ResidualPoint point, const torch::Tensor& hidden) override {
+        auto h = hidden.to(torch::kFloat32);
+        switch (point) {
+        case ResidualPoint::BlockInput:
+            in_ = h;
+            keep(layer, h);
+            break;
+        case ResidualPoint::AfterAttention:
+            accumulate(Unit::Attention, layer, in_, h);
+            mid_ = h;
+            break;
+        case ResidualPoint::BlockOutput:
+            accumulate(Unit::Ffn, layer, mid_, h);
+            accumulate(Unit::Block, layer, in_, h);
+            if (layer == numLayers_ - 1) keep(numLayers_, h);
+            in_ = mid_ = torch::Tensor();
+            break;
+        }
+    }
+
+    const torch::Tensor& sums() const { return sums_; }
+    const torch::Tensor& angular() const { return angular_; }
+
+private:
+    void accumulate(Unit unit, int64_t layer, const torch::Tensor& a, const torch::Tensor& b) {
+        auto d = b - a;
+        auto l1 = d.abs().sum(-1), l2 = d.norm(2, -1);
+        auto stats = torch::stack({1 - torch::cosine_similarity(a, b, -1), l1, l2, l1 / a.abs().sum(-1),
+                                   l2 / a.norm(2, -1)})
+                         .to(torch::kFloat64)
+                         .flatten(1)
+                         .sum(1);
+        sums_.select(1, static_cast<int64_t>(unit)).select(1, layer).add_(stats);
+    }
+
+    // Residual before layer p (p = L: after the last block); only the last n are held.
+    void keep(int64_t p, const torch::Tensor& h) {
+        if (angularN_ < 1) return;
+        if (p >= angularN_) {
+            const auto& earlier = history_[static_cast<size_t>(p - angularN_)];
+            auto cos = torch::cosine_similarity(earlier, h, -1).clamp(-1.0, 1.0).to(torch::kFloat64);
+            angular_[p - angularN_] += (torch::acos(cos) / std::numbers::pi).sum();
+            history_[static_cast<size_t>(p - angularN_)] = torch::Tensor();
+        }
+        history_[static_cast<size_t>(p)] = h;
+    }
+
+    int64_t numLayers_, angularN_;
+    torch::Tensor sums_, angular_, in_, mid_;
+    std::vector<torch::Tensor> history_;
+};
+
+std::vector<double> toVector(const torch::Tensor& t) {
+    auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+    return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+} // namespace
+
+ResidualMetricsResult residualMetrics(const Model& model, const std::vector<TokenWindow>& windows,
+                                      const ResidualMetricsOptions& options, const Progress& progress) {
+    const int64_t L = model.numLayers();
+    if (options.angularN < 0 || options.angularN > L)
+        throw Error("angular distance: n must be between 1 and the number of layers (" + std::to_string(L) +
+                    ")");
+    auto batches = makeImportanceBatches(model, windows, options.batchSize);
+    torch::InferenceMode inference;
+    ResidualStatsObserver observer(L, options.angularN, model.device());
+    ResidualMetricsResult r;
+    const LayerMask mask(L);
+    LossSum loss;
+    for (size_t i = 0; i < batches.size(); ++i) {
+        progress.checkCancelled();
+        const auto& b = batches[i];
+        loss += nextTokenLoss(model.forward(b.ids, mask, &observer), b.ids, b.targets);
+        r.scores.positions += b.ids.numel();
+        progress.report("residual metrics", static_cast<int64_t>(i + 1), static_cast<int64_t>(batches.size()),
+                        "forward passes");
+    }
+    const double positions = static_cast<double>(r.scores.positions);
+    auto sums = observer.sums().to(torch::kCPU) / positions;
+    for (int s = 0; s < NumStats; ++s)
+        for (Unit u : {Unit::Block, Unit::Attention, Unit::Ffn})
+            r.scores.scores[kStatNames[s]][u] = toVector(sums[s][static_cast<int64_t>(u)]);
+    if (options.angularN > 0) {
+        auto angular = toVector(observer.angular() / positions);
+        r.angularN = options.angularN;
+        r.bestAngularStart =
+            static_cast<int64_t>(std::min_element(angular.begin(), angular.end()) - angular.begin());
+        r.scores.scores["angular"][Unit::Block] = std::move(angular);
+    }
+    r.scores.fullLoss = loss.mean();
+    r.scores.scoredTokens = loss.tokens;
+    r.scores.forwardPasses = r.scores.naiveForwardPasses = static_cast<double>(batches.size());
+    return r;
+}
+
+namespace {
+
+// Keeps only the block inputs, the restart points of masked passes.
+class BlockInputCapture : public ResidualObserver {
+public:
+    explicit BlockInputCapture(int64_t numLayers) : inputs(static_cast<size_t>(numLayers)) {}
+    bool wants(int64_t, ResidualPoint point) const override { return point == ResidualPoint::BlockInput; }
+    void observe(int64_t layer, ResidualPoint, const torch::Tensor& hidden) override {
+        inputs[static_cast<size_t>(layer)] = hidden;
+    }
+    std::vector<torch::Tensor> inputs;
+};
+
+} // namespace
+
+ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& windows,
+                          const std::vector<Unit>& units, const ImportanceOptions& options,
+                          const Progress& progress) {
+    const int64_t L = model.numLayers();
+    auto batches = makeImportanceBatches(model, windows, options.batchSize);
+    torch::InferenceMode inference;
+    LossSum full;
+    std::vector<std::vector<LossSum>> dropped(units.size(), std::vector<LossSum>(static_cast<size_t>(L)));
+    const int64_t total = static_cast<int64_t>(batches.size()) * (1 + static_cast<int64_t>(units.size()) * L);
+    int64_t done = 0;
+    double layersRun = 0;
+    for (const auto& b : batches) {
+        progress.checkCancelled();
+        BlockInputCapture capture(L);
+        full += nextTokenLoss(model.forward(b.ids, LayerMask(L), &capture), b.ids, b.targets);
+        layersRun += static_cast<double>(L);
+        progress.report("drop-one loss", ++done, total, "forward passes");
+        auto ctx = model.context(b.ids);
+        for (size_t u = 0; u < units.size(); ++u) {
+            for (int64_t l = 0; l < L; ++l) {
+                progress.checkCancelled();
+                LayerMask mask(L);
+                mask.remove(units[u], l);
+                auto h = model.runLayers(capture.inputs[static_cast<size_t>(l)], l, L, mask, ctx);
+                dropped[u][static_cast<size_t>(l)] += nextTokenLoss(model.logits(h), b.ids, b.targets);
+                layersRun += static_cast<double>(L - l);
+                progress.report("drop-one loss", ++done, total, "forward passes");
+            }
+        }
+    }
+    ImportanceScores r;
+    r.fullLoss = full.mean();
+    r.scoredTokens = full.tokens;
+    for (size_t u = 0; u < units.size(); ++u) {
+        auto& v = r.scores["drop_loss"][units[u]];
+        for (int64_t l = 0; l < L; ++l)
+            v.push_back(dropped[u][static_cast<size_t>(l)].mean() - r.fullLoss);
+    }
+    r.forwardPasses = layersRun / static_cast<double>(L);
+    r.naiveForwardPasses = static_cast<double>(total);
+    return r;
+}
+
+} // namespace layerlab
