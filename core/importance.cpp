@@ -3,6 +3,7 @@
 #include "error.h"
 #include "token_batch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 

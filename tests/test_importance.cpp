@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numbers>
+
 using namespace layerlab;
 
 namespace {
@@ -106,7 +109,7 @@ TEST(ImportanceAngular, WholeModelSpanAndBestRun) {
     model->forward(ids, LayerMask(model->numLayers()), &capture);
     auto cos = torch::cosine_similarity(capture.at(0, ResidualPoint::BlockInput),
                                         capture.at(model->numLayers() - 1, ResidualPoint::BlockOutput), -1);
-    const double want = (torch::acos(cos.to(torch::kFloat64)) / M_PI).mean().item<double>();
+    const double want = (torch::acos(cos.to(torch::kFloat64)) / std::numbers::pi).mean().item<double>();
     EXPECT_NEAR(r.scores.scores.at("angular")[Unit::Block][0], want, 1e-5);
     // n = 2 on a 4-layer model: 3 starting layers, best = the minimum.
     options.angularN = 2;
