@@ -46,18 +46,24 @@ TEST_P(ImportanceReference, ResidualMetricsMatchTransformers) {
     const auto r = residualMetrics(*model, referenceWindows(variant), options);
     EXPECT_EQ(r.scores.positions, 48);
     EXPECT_NEAR(r.scores.fullLoss, ref["losses"]["none"].get<double>(), 1e-5);
+    double worstCosine = 0, worstNormRel = 0;
     for (Unit u : kUnits) {
         const auto& cosine = r.scores.scores.at("cosine")[u];
         ASSERT_EQ(cosine.size(), static_cast<size_t>(model->numLayers()));
         for (int64_t l = 0; l < model->numLayers(); ++l) {
             SCOPED_TRACE(std::string(unitName(u)) + ":" + std::to_string(l));
-            EXPECT_NEAR(cosine[l], ref["unit_stats"]["cosine"][unitName(u)][l].get<double>(), 1e-4);
+            const double wantCosine = ref["unit_stats"]["cosine"][unitName(u)][l].get<double>();
+            EXPECT_NEAR(cosine[l], wantCosine, 1e-4);
+            worstCosine = std::max(worstCosine, std::abs(cosine[l] - wantCosine));
             for (const char* norm : {"l1_update", "l2_update", "rel_l1_update", "rel_l2_update"}) {
                 const double want = ref["unit_stats"][norm][unitName(u)][l].get<double>();
                 EXPECT_NEAR(r.scores.scores.at(norm)[u][l], want, 1e-4 * std::abs(want)) << norm;
+                worstNormRel = std::max(worstNormRel, std::abs(r.scores.scores.at(norm)[u][l] / want - 1));
             }
         }
     }
+    std::cout << variant << ": max |cosine - transformers| " << worstCosine << ", max relative norm error "
+              << worstNormRel << "\n";
     // n = 1 compares each block's input with its output: arccos(1 - cosine) / pi is not the mean
     // of the angles, but it is ordered the same for these models and bounded by [0, 1].
     const auto& angular = r.scores.scores.at("angular")[Unit::Block];
@@ -79,13 +85,18 @@ TEST_P(ImportanceReference, DropLossMatchesTransformers) {
         dropLoss(*model, referenceWindows(variant), {Unit::Block, Unit::Attention, Unit::Ffn}, options);
     const double none = ref["losses"]["none"].get<double>();
     EXPECT_NEAR(r.fullLoss, none, 1e-5);
+    double worst = 0;
     for (Unit u : kUnits) {
         const auto& v = r.scores.at("drop_loss")[u];
         ASSERT_EQ(v.size(), static_cast<size_t>(model->numLayers()));
-        for (int64_t l = 0; l < model->numLayers(); ++l)
-            EXPECT_NEAR(v[l], ref["drop_one"][unitName(u)]["loss"][l].get<double>() - none, 1e-4)
-                << unitName(u) << ":" << l;
+        for (int64_t l = 0; l < model->numLayers(); ++l) {
+            const double want = ref["drop_one"][unitName(u)]["loss"][l].get<double>() - none;
+            EXPECT_NEAR(v[l], want, 1e-4) << unitName(u) << ":" << l;
+            worst = std::max(worst, std::abs(v[l] - want));
+        }
     }
+    std::cout << variant << ": max |drop_loss - transformers| " << worst << ", passes " << r.forwardPasses
+              << " vs naive " << r.naiveForwardPasses << "\n";
     // Restarting mid-model: fewer layers run than 1 + 3L full passes per batch would need.
     EXPECT_LT(r.forwardPasses, r.naiveForwardPasses);
 }
