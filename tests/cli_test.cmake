@@ -61,3 +61,19 @@ run_cli(1 eval --model ${MODEL} --data ${MODEL}/config.json --quiet)
 if(NOT ERR MATCHES "config.json: unknown data format")
   message(FATAL_ERROR "wrong data format message: ${ERR}")
 endif()
+
+# importance: the documented JSON layout, on the reference checkpoint.
+run_cli(0 importance --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --seq-len 0 --quiet
+        --metrics cosine,drop_loss,shapley --granularity block,attn --json ${WORK}/importance.json
+        --csv ${WORK}/importance.csv)
+file(READ ${WORK}/importance.json imp)
+string(JSON layers GET "${imp}" num_layers)
+string(JSON n LENGTH "${imp}" scores cosine attn)
+string(JSON base GET "${imp}" base_loss)
+string(JSON want GET "${ref}" losses none)
+string(SUBSTRING "${base}" 0 7 a)
+string(SUBSTRING "${want}" 0 7 b)
+string(JSON se LENGTH "${imp}" stderr)
+if(NOT layers EQUAL 4 OR NOT n EQUAL 4 OR NOT a STREQUAL b OR NOT EXISTS ${WORK}/importance.csv)
+  message(FATAL_ERROR "importance report: ${imp}")
+endif()

@@ -10,5 +10,6 @@ namespace layerlab::cli {
 int runInfo(const std::vector<std::string>& args);
 int runEval(const std::vector<std::string>& args);
 int runTokenize(const std::vector<std::string>& args);
+int runImportance(const std::vector<std::string>& args);
 
 } // namespace layerlab::cli

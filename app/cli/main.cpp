@@ -24,6 +24,10 @@ commands:
   eval      [--model DIR] [--data FILE] [--tasks T1.jsonl,T2.jsonl] [--max-items N]
             [--remove SPEC] [--batch-size B] [--save-logits OUT.safetensors] [--json OUT.json]
             loss and perplexity, and multiple-choice accuracy, with units removed by SPEC
+  importance [--model DIR] [--data FILE] [--metrics cosine,angular,drop_loss,taylor,shapley]
+            [--granularity block,attn,ffn] [--angular-n N] [--shapley-samples S |
+            --shapley-target-se E] [--shapley-budget PASSES] [--json OUT.json] [--csv OUT.csv]
+            how much every block, attention and FFN matters (higher = more important)
   tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
             the token ids the model's tokenizer gives a text
 
@@ -64,6 +68,7 @@ int main(int argc, char** argv) {
         if (command == "info") return layerlab::cli::runInfo(args);
         if (command == "eval") return layerlab::cli::runEval(args);
         if (command == "tokenize") return layerlab::cli::runTokenize(args);
+        if (command == "importance") return layerlab::cli::runImportance(args);
         std::fprintf(stderr, "layerlab-cli: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const layerlab::Cancelled&) {
