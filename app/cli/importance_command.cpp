@@ -86,9 +86,10 @@ int runImportance(const std::vector<std::string>& argv) {
 
     TerminalProgress bar(!args.flag("quiet"));
     auto progress = bar.progress();
-    const auto start = std::chrono::steady_clock::now();
     auto model = loadModel(args, progress);
     const auto data = loadData(args, *model, progress);
+    // Like eval's elapsed_s: the computation only, not loading.
+    const auto start = std::chrono::steady_clock::now();
     const int64_t batch = args.getInt("batch-size", 8);
 
     nlohmann::ordered_json scores = nlohmann::ordered_json::object(),
