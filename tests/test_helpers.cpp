@@ -1,6 +1,7 @@
 #include "test_helpers.h"
 
 #include "file_tree.h"
+#include "safetensors.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +29,20 @@ nlohmann::json readJson(const fs::path& path) {
 void writeText(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
+}
+
+std::vector<TokenWindow> referenceWindows(const std::string& variant) {
+    auto ids = SafetensorsFile::open(referenceDir(variant) / "reference.safetensors")
+                   .tensor("input_ids")
+                   .to(torch::kInt64)
+                   .contiguous();
+    std::vector<TokenWindow> out;
+    for (int64_t b = 0; b < ids.size(0); ++b) {
+        auto row = ids[b];
+        out.push_back(
+            {std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()), 0});
+    }
+    return out;
 }
 
 torch::Device testDevice() {

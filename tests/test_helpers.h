@@ -7,12 +7,17 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "dataset.h"
+
 namespace layerlab::test {
 
 std::filesystem::path dataDir();
 std::filesystem::path referenceDir(const std::string& variant);
 nlohmann::json readJson(const std::filesystem::path& path);
 void writeText(const std::filesystem::path& path, const std::string& text);
+
+// The reference batch of a variant (2 x 24 ids, every position scored) as token windows.
+std::vector<TokenWindow> referenceWindows(const std::string& variant);
 
 // LAYERLAB_TEST_DEVICE=cuda (or cuda:1) runs the model tests on a GPU; CPU otherwise.
 torch::Device testDevice();

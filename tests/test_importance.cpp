@@ -17,21 +17,6 @@ namespace {
 const std::vector<std::string> kVariants = {"llama_gqa", "qwen2_tied", "mistral_window"};
 const Unit kUnits[] = {Unit::Block, Unit::Attention, Unit::Ffn};
 
-// The reference batch (2 x 24, every position scored) as token windows.
-std::vector<TokenWindow> referenceWindows(const std::string& variant) {
-    auto ids = SafetensorsFile::open(test::referenceDir(variant) / "reference.safetensors")
-                   .tensor("input_ids")
-                   .to(torch::kInt64)
-                   .contiguous();
-    std::vector<TokenWindow> out;
-    for (int64_t b = 0; b < ids.size(0); ++b) {
-        auto row = ids[b];
-        out.push_back(
-            {std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()), 0});
-    }
-    return out;
-}
-
 class ImportanceReference : public ::testing::TestWithParam<std::string> {};
 
 } // namespace
@@ -43,7 +28,7 @@ TEST_P(ImportanceReference, ResidualMetricsMatchTransformers) {
     ResidualMetricsOptions options;
     options.batchSize = 1; // two batches: the sums must pool exactly
     options.angularN = 1;
-    const auto r = residualMetrics(*model, referenceWindows(variant), options);
+    const auto r = residualMetrics(*model, test::referenceWindows(variant), options);
     EXPECT_EQ(r.scores.positions, 48);
     EXPECT_NEAR(r.scores.fullLoss, ref["losses"]["none"].get<double>(), 1e-5);
     double worstCosine = 0, worstNormRel = 0;
@@ -82,7 +67,7 @@ TEST_P(ImportanceReference, DropLossMatchesTransformers) {
     ImportanceOptions options;
     options.batchSize = 1;
     const auto r =
-        dropLoss(*model, referenceWindows(variant), {Unit::Block, Unit::Attention, Unit::Ffn}, options);
+        dropLoss(*model, test::referenceWindows(variant), {Unit::Block, Unit::Attention, Unit::Ffn}, options);
     const double none = ref["losses"]["none"].get<double>();
     EXPECT_NEAR(r.fullLoss, none, 1e-5);
     double worst = 0;
@@ -106,7 +91,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, ImportanceReference, ::testing::ValuesIn(kVar
 TEST(ImportanceAngular, WholeModelSpanAndBestRun) {
     // n = L: one entry, the angle between the embedding output and the last block's output.
     auto model = Model::load(test::referenceDir("llama_gqa"), {test::testDevice(), torch::kFloat32});
-    const auto windows = referenceWindows("llama_gqa");
+    const auto windows = test::referenceWindows("llama_gqa");
     ResidualMetricsOptions options;
     options.angularN = model->numLayers();
     auto r = residualMetrics(*model, windows, options);
@@ -143,7 +128,8 @@ TEST(ImportanceProgress, DropLossReportsAndCancels) {
             if (p.done == 3) token.cancel();
         },
         token);
-    EXPECT_THROW(dropLoss(*model, referenceWindows("llama_gqa"), {Unit::Block}, {}, progress), Cancelled);
+    EXPECT_THROW(dropLoss(*model, test::referenceWindows("llama_gqa"), {Unit::Block}, {}, progress),
+                 Cancelled);
     EXPECT_EQ(last, 3);
     EXPECT_EQ(total, 1 + model->numLayers());
 }

@@ -17,20 +17,6 @@ using namespace layerlab;
 
 namespace {
 
-std::vector<TokenWindow> referenceWindows(const std::string& variant) {
-    auto ids = SafetensorsFile::open(test::referenceDir(variant) / "reference.safetensors")
-                   .tensor("input_ids")
-                   .to(torch::kInt64)
-                   .contiguous();
-    std::vector<TokenWindow> out;
-    for (int64_t b = 0; b < ids.size(0); ++b) {
-        auto row = ids[b];
-        out.push_back(
-            {std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()), 0});
-    }
-    return out;
-}
-
 double sum(const std::vector<double>& v) {
     return std::accumulate(v.begin(), v.end(), 0.0);
 }
@@ -98,7 +84,7 @@ TEST(Shapley, ExactOnModelIsEfficientAndIncremental) {
     auto model = Model::load(test::referenceDir("llama_gqa"), {test::testDevice(), torch::kFloat32});
     ShapleyOptions options;
     options.batchSize = 1;
-    const auto r = shapley(*model, referenceWindows("llama_gqa"), options);
+    const auto r = shapley(*model, test::referenceWindows("llama_gqa"), options);
     EXPECT_TRUE(r.exact);
     EXPECT_NEAR(r.valueAll, -ref["losses"]["none"].get<double>(), 1e-5);
     const auto& phi = r.scores.scores.at("shapley")[Unit::Block];
@@ -117,11 +103,11 @@ TEST(Shapley, ExactOnModelIsEfficientAndIncremental) {
     for (Unit u : {Unit::Block, Unit::Ffn}) {
         options.unit = u;
         options.forceMonteCarlo = false;
-        const auto ex = shapley(*model, referenceWindows("llama_gqa"), options);
+        const auto ex = shapley(*model, test::referenceWindows("llama_gqa"), options);
         options.forceMonteCarlo = true;
         options.maxPairs = 40;
         options.seed = 7;
-        const auto mc = shapley(*model, referenceWindows("llama_gqa"), options);
+        const auto mc = shapley(*model, test::referenceWindows("llama_gqa"), options);
         EXPECT_EQ(mc.permutations, 80);
         const auto& e = ex.scores.scores.at("shapley")[u];
         const auto& m = mc.scores.scores.at("shapley")[u];
@@ -180,11 +166,11 @@ TEST(Shapley, ModelDummyPlayerGetsZero) {
     }
     ShapleyOptions options;
     options.unit = Unit::Attention;
-    auto r = shapley(*model, referenceWindows("llama_gqa"), options);
+    auto r = shapley(*model, test::referenceWindows("llama_gqa"), options);
     EXPECT_EQ(r.scores.scores.at("shapley")[Unit::Attention][2], 0.0);
     options.forceMonteCarlo = true;
     options.maxPairs = 5;
-    r = shapley(*model, referenceWindows("llama_gqa"), options);
+    r = shapley(*model, test::referenceWindows("llama_gqa"), options);
     EXPECT_EQ(r.scores.scores.at("shapley")[Unit::Attention][2], 0.0);
     EXPECT_EQ(r.scores.stdErr.at("shapley")[Unit::Attention][2], 0.0);
 }
@@ -193,5 +179,5 @@ TEST(Shapley, Cancels) {
     auto model = Model::load(test::referenceDir("llama_gqa"), {torch::kCPU, torch::kFloat32});
     CancelToken token;
     token.cancel();
-    EXPECT_THROW(shapley(*model, referenceWindows("llama_gqa"), {}, Progress({}, token)), Cancelled);
+    EXPECT_THROW(shapley(*model, test::referenceWindows("llama_gqa"), {}, Progress({}, token)), Cancelled);
 }

@@ -10,20 +10,6 @@ using namespace layerlab;
 
 namespace {
 
-std::vector<TokenWindow> referenceWindows(const std::string& variant) {
-    auto ids = SafetensorsFile::open(test::referenceDir(variant) / "reference.safetensors")
-                   .tensor("input_ids")
-                   .to(torch::kInt64)
-                   .contiguous();
-    std::vector<TokenWindow> out;
-    for (int64_t b = 0; b < ids.size(0); ++b) {
-        auto row = ids[b];
-        out.push_back(
-            {std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()), 0});
-    }
-    return out;
-}
-
 std::vector<torch::Tensor> unitWeights(const Model& model, Unit unit, int64_t l) {
     const auto& w = model.layer(l);
     std::vector<torch::Tensor> all;
@@ -60,7 +46,7 @@ TEST(Taylor, AgreesWithFiniteDifferences) {
         SCOPED_TRACE(variant);
         const auto ref = test::readJson(test::referenceDir(variant) / "reference.json");
         auto model = Model::load(test::referenceDir(variant), {test::testDevice(), torch::kFloat32});
-        const auto windows = referenceWindows(variant);
+        const auto windows = test::referenceWindows(variant);
         ImportanceOptions options;
         options.batchSize = 1;              // gradients pooled over two batches
         torch::NoGradGuard callerHasNoGrad; // taylor() must turn grad mode on itself
@@ -95,6 +81,6 @@ TEST(Taylor, Cancels) {
     auto model = Model::load(test::referenceDir("llama_gqa"), {torch::kCPU, torch::kFloat32});
     CancelToken token;
     token.cancel();
-    EXPECT_THROW(taylor(*model, referenceWindows("llama_gqa"), {}, Progress({}, token)), Cancelled);
+    EXPECT_THROW(taylor(*model, test::referenceWindows("llama_gqa"), {}, Progress({}, token)), Cancelled);
     EXPECT_FALSE(model->layer(0).q.requires_grad());
 }
