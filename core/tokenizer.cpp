@@ -1,6 +1,7 @@
 #include "tokenizer.h"
 
 #include "error.h"
+#include "json_file.h"
 #include "tokenizer_bpe.h"
 #include "tokenizer_json.h"
 #include "tokenizer_pipeline.h"
@@ -290,7 +291,7 @@ Tokenizer Tokenizer::load(const fs::path& modelDir) {
     for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
         const fs::path p = modelDir / name;
         if (!fs::exists(p)) continue;
-        const json j = parseJson(readFile(p), p);
+        const json j = readJsonFile(p, 16u << 20);
         if (!j.is_object()) throw Error(p, "top level is not a JSON object");
         for (const auto& [k, v] : j.items())
             config[k] = v; // tokenizer_config.json wins
