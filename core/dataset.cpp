@@ -32,9 +32,32 @@ std::string badTokenId(int64_t id, int64_t vocabSize, const std::string& where) 
     return {};
 }
 
+// Bytes and words of one document, counted as lm-evaluation-harness does for word perplexity and
+// bits per byte: UTF-8 bytes, and the pieces of re.split(r"\s+", text) (so leading or trailing
+// whitespace adds an empty piece).
+void countText(std::string_view text, TextStatistics& stats) {
+    stats.documents += 1;
+    stats.bytes += static_cast<int64_t>(text.size());
+    const auto space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    };
+    int64_t pieces = 1;
+    for (size_t i = 0; i < text.size();) {
+        if (space(text[i])) {
+            ++pieces;
+            while (i < text.size() && space(text[i]))
+                ++i;
+        } else {
+            ++i;
+        }
+    }
+    stats.words += pieces;
+}
+
 // Ids of one .jsonl line: {"text": "..."} or {"input_ids": [...]}.
 std::vector<int64_t> lineIds(std::string_view line, int64_t lineNumber, const fs::path& path,
-                             const TextEncoder& encoder, const TokenDataOptions& options) {
+                             const TextEncoder& encoder, const TokenDataOptions& options,
+                             TextStatistics& stats) {
     const LineFailure fail{path, lineNumber};
     json j;
     try {
@@ -51,6 +74,10 @@ std::vector<int64_t> lineIds(std::string_view line, int64_t lineNumber, const fs
     if (text != j.end()) {
         if (!text->is_string()) fail("\"text\" must be a string");
         std::vector<int64_t> ids = encoder(text->get_ref<const std::string&>(), options.addBos);
+        if (!ids.empty()) {
+            countText(text->get_ref<const std::string&>(), stats);
+            stats.documentTokens += static_cast<int64_t>(ids.size());
+        }
         for (int64_t id : ids)
             if (auto problem = badTokenId(id, options.vocabSize, " from the tokenizer"); !problem.empty())
                 fail(problem);
@@ -74,12 +101,15 @@ std::vector<int64_t> lineIds(std::string_view line, int64_t lineNumber, const fs
 }
 
 std::vector<TokenWindow> readText(const fs::path& path, const TextEncoder& encoder,
-                                  const TokenDataOptions& options, const Progress& progress) {
+                                  const TokenDataOptions& options, const Progress& progress,
+                                  TextStatistics& stats) {
     const std::string text =
         readDataFile(path, options.limits, progress, "reading " + path.filename().string());
     progress.report("tokenizing " + path.filename().string(), 0, 1);
     const std::vector<int64_t> ids = encoder(text, options.addBos);
     progress.checkCancelled();
+    countText(text, stats);
+    stats.documentTokens = static_cast<int64_t>(ids.size());
     for (size_t i = 0; i < ids.size(); ++i)
         if (auto problem = badTokenId(ids[i], options.vocabSize,
                                       " from the tokenizer (token " + std::to_string(i) + ")");
@@ -99,13 +129,14 @@ std::vector<TokenWindow> readText(const fs::path& path, const TextEncoder& encod
 }
 
 std::vector<TokenWindow> readJsonl(const fs::path& path, const TextEncoder& encoder,
-                                   const TokenDataOptions& options, const Progress& progress) {
+                                   const TokenDataOptions& options, const Progress& progress,
+                                   TextStatistics& stats) {
     std::vector<TokenWindow> windows;
     const int64_t seqLen = options.windows.seqLen;
     forEachLine(path, options.limits, progress, "reading " + path.filename().string(),
                 [&](std::string_view line, int64_t lineNumber) {
                     if (line.find_first_not_of(" \t") == std::string_view::npos) return;
-                    std::vector<int64_t> ids = lineIds(line, lineNumber, path, encoder, options);
+                    std::vector<int64_t> ids = lineIds(line, lineNumber, path, encoder, options, stats);
                     if (ids.empty()) return;
                     if (seqLen == 0 || static_cast<int64_t>(ids.size()) <= seqLen) {
                         windows.push_back({std::move(ids), 0});
@@ -154,10 +185,10 @@ TokenData loadTokenData(const fs::path& path, const TextEncoder& encoder, const 
     DataDescription& d = data.description;
     if (ext == ".txt") {
         d.format = "text";
-        data.windows = readText(path, encoder, options, progress);
+        data.windows = readText(path, encoder, options, progress, d.text);
     } else if (ext == ".jsonl") {
         d.format = "jsonl";
-        data.windows = readJsonl(path, encoder, options, progress);
+        data.windows = readJsonl(path, encoder, options, progress, d.text);
     } else {
         throw Error(path, "unknown data format '" + ext + "' (expected a .txt or .jsonl file)");
     }
@@ -219,10 +250,21 @@ json toJson(const DataDescription& d) {
         j["stride"] = d.stride;
         j["keep_remainder"] = d.keepRemainder;
         j["add_bos"] = d.addBos;
+        if (d.text.documents > 0) {
+            j["documents"] = d.text.documents;
+            j["bytes"] = d.text.bytes;
+            j["words"] = d.text.words;
+        }
     }
     j["sampled"] = d.sampled;
     j["seed"] = d.seed;
     return j;
+}
+
+double TextStatistics::scoredFraction(int64_t scoredTokens) const {
+    const int64_t targets = documentTokens - documents; // a document's first token has no context
+    if (targets <= 0) return 0;
+    return std::min(1.0, static_cast<double>(scoredTokens) / static_cast<double>(targets));
 }
 
 } // namespace layerlab

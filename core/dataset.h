@@ -62,6 +62,18 @@ struct TokenDataOptions {
     ReadLimits limits;
 };
 
+// The text behind the tokens (text documents only; token-id lines have none), for word
+// perplexity and bits per byte.
+struct TextStatistics {
+    int64_t documents = 0;      // the .txt file, or each .jsonl "text" line
+    int64_t documentTokens = 0; // their token ids before windowing and sampling (BOS included)
+    int64_t bytes = 0;          // UTF-8 bytes of the documents
+    int64_t words = 0;          // as lm-evaluation-harness counts them: len(re.split(r"\s+", doc))
+    // Share of the documents' predictable tokens (all but each document's first) that a
+    // selection with `scoredTokens` targets covers: 1 when every token is scored.
+    double scoredFraction(int64_t scoredTokens) const;
+};
+
 // What was loaded, for reports and logs.
 struct DataDescription {
     std::filesystem::path file;
@@ -78,6 +90,7 @@ struct DataDescription {
     bool addBos = false;
     bool sampled = false; // true when a limit chose a subset
     uint64_t seed = 0;
+    TextStatistics text;
 };
 nlohmann::json toJson(const DataDescription& description);
 

@@ -53,4 +53,20 @@ LossEvaluation evaluateLoss(const Model& model, const std::vector<TokenWindow>& 
     return r;
 }
 
+TextPerplexity textPerplexity(const LossEvaluation& loss, const TextStatistics& text) {
+    if (text.bytes <= 0 || text.words <= 0)
+        throw Error("word perplexity and bits per byte need text (the data has token ids only)");
+    TextPerplexity r;
+    r.coverage = text.scoredFraction(loss.tokens);
+    if (r.coverage <= 0) throw Error("no token of the text was scored");
+    r.exact = r.coverage >= 1.0;
+    const double nll = loss.loss * static_cast<double>(loss.tokens);
+    const double words = r.coverage * static_cast<double>(text.words);
+    const double bytes = r.coverage * static_cast<double>(text.bytes);
+    r.wordPerplexity = std::exp(nll / words);
+    r.bytePerplexity = std::exp(nll / bytes);
+    r.bitsPerByte = nll / (bytes * std::log(2.0));
+    return r;
+}
+
 } // namespace layerlab

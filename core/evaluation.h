@@ -36,4 +36,19 @@ struct LossOptions {
 LossEvaluation evaluateLoss(const Model& model, const std::vector<TokenWindow>& windows,
                             const LayerMask& mask, const LossOptions& options, const Progress& progress = {});
 
+// Loss per word and per byte of the text, as lm-evaluation-harness reports for perplexity tasks:
+// word_perplexity = exp(NLL / words), byte_perplexity = exp(NLL / bytes), bits_per_byte =
+// NLL / (bytes ln 2), NLL summed over the scored tokens. When the scored tokens cover only a
+// share of the text (a sample, a dropped remainder, no BOS), words and bytes are that share of
+// the text's, and `exact` is false.
+struct TextPerplexity {
+    double wordPerplexity = 0;
+    double bytePerplexity = 0;
+    double bitsPerByte = 0;
+    double coverage = 0; // scored share of the text's predictable tokens
+    bool exact = false;
+};
+// Throws Error when the data has no text (token ids only).
+TextPerplexity textPerplexity(const LossEvaluation& loss, const TextStatistics& text);
+
 } // namespace layerlab

@@ -34,7 +34,9 @@ const char* const kStatNames[NumStats] = {"cosine", "l1_update", "l2_update", "r
                                           "rel_l2_update"};
 
 // Sums per-position statistics on the device (float64 accumulators, [stat, unit, layer]) so that
-// no activation outlives its layer and the host is not synchronised per layer.
+// no activation outlives its layer and the host is not synchronised per layer. Per-position work
+// is float32; each residual point is converted and its norms taken once, then shared by the units
+// that start or end there (this keeps the pass close to a plain forward pass in time).
 class ResidualStatsObserver : public ResidualObserver {
 public:
     ResidualStatsObserver(int64_t numLayers, int64_t angularN, torch::Device device)
@@ -47,21 +49,23 @@ public:
     bool wants(int64_t, ResidualPoint) const override { return true; }
 
     void observe(int64_t layer, ResidualPoint point, const torch::Tensor& hidden) override {
-        auto h = hidden.to(torch::kFloat32);
+        Point p{hidden.to(torch::kFloat32), {}, {}};
+        p.l1 = p.h.abs().sum(-1);
+        p.l2 = p.h.norm(2, -1);
         switch (point) {
         case ResidualPoint::BlockInput:
-            in_ = h;
-            keep(layer, h);
+            keep(layer, p);
+            in_ = std::move(p);
             break;
         case ResidualPoint::AfterAttention:
-            accumulate(Unit::Attention, layer, in_, h);
-            mid_ = h;
+            accumulate(Unit::Attention, layer, in_, p);
+            mid_ = std::move(p);
             break;
         case ResidualPoint::BlockOutput:
-            accumulate(Unit::Ffn, layer, mid_, h);
-            accumulate(Unit::Block, layer, in_, h);
-            if (layer == numLayers_ - 1) keep(numLayers_, h);
-            in_ = mid_ = torch::Tensor();
+            accumulate(Unit::Ffn, layer, mid_, p);
+            accumulate(Unit::Block, layer, in_, p);
+            if (layer == numLayers_ - 1) keep(numLayers_, p);
+            in_ = mid_ = Point{};
             break;
         }
     }
@@ -70,11 +74,20 @@ public:
     const torch::Tensor& angular() const { return angular_; }
 
 private:
-    void accumulate(Unit unit, int64_t layer, const torch::Tensor& a, const torch::Tensor& b) {
-        auto d = b - a;
+    struct Point {
+        torch::Tensor h, l1, l2; // float32 residual [B, T, H] and its per-position norms [B, T]
+    };
+
+    static torch::Tensor cosine(const Point& a, const Point& b) {
+        // Same guard as torch::cosine_similarity: norms clamped away from zero.
+        const double eps = 1e-8;
+        return (a.h * b.h).sum(-1) / (a.l2.clamp_min(eps) * b.l2.clamp_min(eps));
+    }
+
+    void accumulate(Unit unit, int64_t layer, const Point& a, const Point& b) {
+        auto d = b.h - a.h;
         auto l1 = d.abs().sum(-1), l2 = d.norm(2, -1);
-        auto stats = torch::stack({1 - torch::cosine_similarity(a, b, -1), l1, l2, l1 / a.abs().sum(-1),
-                                   l2 / a.norm(2, -1)})
+        auto stats = torch::stack({1 - cosine(a, b), l1, l2, l1 / a.l1, l2 / a.l2})
                          .to(torch::kFloat64)
                          .flatten(1)
                          .sum(1);
@@ -82,20 +95,21 @@ private:
     }
 
     // Residual before layer p (p = L: after the last block); only the last n are held.
-    void keep(int64_t p, const torch::Tensor& h) {
+    void keep(int64_t p, const Point& point) {
         if (angularN_ < 1) return;
         if (p >= angularN_) {
-            const auto& earlier = history_[static_cast<size_t>(p - angularN_)];
-            auto cos = torch::cosine_similarity(earlier, h, -1).clamp(-1.0, 1.0).to(torch::kFloat64);
+            auto& earlier = history_[static_cast<size_t>(p - angularN_)];
+            auto cos = cosine(earlier, point).clamp(-1.0, 1.0).to(torch::kFloat64);
             angular_[p - angularN_] += (torch::acos(cos) / std::numbers::pi).sum();
-            history_[static_cast<size_t>(p - angularN_)] = torch::Tensor();
+            earlier = Point{};
         }
-        history_[static_cast<size_t>(p)] = h;
+        history_[static_cast<size_t>(p)] = point;
     }
 
     int64_t numLayers_, angularN_;
-    torch::Tensor sums_, angular_, in_, mid_;
-    std::vector<torch::Tensor> history_;
+    torch::Tensor sums_, angular_;
+    Point in_, mid_;
+    std::vector<Point> history_;
 };
 
 std::vector<double> toVector(const torch::Tensor& t) {
@@ -158,6 +172,12 @@ public:
 
 } // namespace
 
+std::string metricName(const std::string& base, ValueFunction value) {
+    if (value == ValueFunction::Loss) return base;
+    if (base == "drop_loss") return "drop_" + valueFunctionName(value);
+    return base + "_" + valueFunctionName(value);
+}
+
 ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& windows,
                           const std::vector<Unit>& units, const ImportanceOptions& options,
                           const Progress& progress) {
@@ -172,7 +192,10 @@ ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& wi
     for (const auto& b : batches) {
         progress.checkCancelled();
         BlockInputCapture capture(L);
-        full += nextTokenLoss(model.forward(b.ids, LayerMask(L), &capture), b.ids, b.targets);
+        auto fullLogits = model.forward(b.ids, LayerMask(L), &capture);
+        const BatchScorer score(options.value, model, b, fullLogits);
+        full += score(fullLogits);
+        fullLogits = torch::Tensor();
         layersRun += static_cast<double>(L);
         progress.report("drop-one loss", ++done, total, "forward passes");
         auto ctx = model.context(b.ids);
@@ -182,7 +205,7 @@ ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& wi
                 LayerMask mask(L);
                 mask.remove(units[u], l);
                 auto h = model.runLayers(capture.inputs[static_cast<size_t>(l)], l, L, mask, ctx);
-                dropped[u][static_cast<size_t>(l)] += nextTokenLoss(model.logits(h), b.ids, b.targets);
+                dropped[u][static_cast<size_t>(l)] += score(model.logits(h));
                 layersRun += static_cast<double>(L - l);
                 progress.report("drop-one loss", ++done, total, "forward passes");
             }
@@ -192,7 +215,7 @@ ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& wi
     r.fullLoss = full.mean();
     r.scoredTokens = full.tokens;
     for (size_t u = 0; u < units.size(); ++u) {
-        auto& v = r.scores["drop_loss"][units[u]];
+        auto& v = r.scores[metricName("drop_loss", options.value)][units[u]];
         for (int64_t l = 0; l < L; ++l)
             v.push_back(dropped[u][static_cast<size_t>(l)].mean() - r.fullLoss);
     }

@@ -19,6 +19,7 @@
 #include "layer_mask.h"
 #include "model.h"
 #include "progress.h"
+#include "value_function.h"
 
 namespace layerlab {
 
@@ -42,7 +43,13 @@ struct ImportanceScores {
 
 struct ImportanceOptions {
     int64_t batchSize = 8;
+    // For drop-one and Shapley-style metrics: what a masked model is worth. Scores other than
+    // the loss are stored under the metric name + "_" + the function's name ("drop_kl", ...).
+    ValueFunction value = ValueFunction::Loss;
 };
+// "drop_loss" + value function: drop_loss, drop_logit_l2, drop_kl; other bases get a suffix
+// unless the function is the loss (shapley, shapley_kl, ...).
+std::string metricName(const std::string& base, ValueFunction value);
 
 // Windows grouped by length (no padding) and stacked, on the model's device.
 struct ImportanceBatch {
@@ -74,7 +81,8 @@ ResidualMetricsResult residualMetrics(const Model& model, const std::vector<Toke
                                       const ResidualMetricsOptions& options, const Progress& progress = {});
 
 // Metric "drop_loss": loss with only that unit removed minus the full model's loss, for every
-// unit of the requested granularities. Block inputs of the full pass are cached per batch; each
+// unit of the requested granularities (under another value function: its value with the unit
+// removed minus the full model's, which is 0 for the distances). Block inputs of the full pass are cached per batch; each
 // unit's pass restarts at its layer.
 ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& windows,
                           const std::vector<Unit>& units, const ImportanceOptions& options,

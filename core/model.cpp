@@ -5,6 +5,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -196,22 +197,56 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
     return m;
 }
 
-SequenceContext Model::context(const torch::Tensor& inputIds) const {
+SequenceContext Model::context(const torch::Tensor& inputIds, const torch::Tensor& attentionMask,
+                               KvCache* cache) const {
     SequenceContext ctx;
     ctx.batch = inputIds.size(0);
     ctx.length = inputIds.size(1);
-    auto positions =
-        torch::arange(ctx.length, torch::TensorOptions().dtype(torch::kInt64).device(options_.device));
+    ctx.past = cache ? cache->length() : 0;
+    ctx.cache = cache;
+    const int64_t T = ctx.length, S = ctx.past + T;
+    const auto longs = torch::TensorOptions().dtype(torch::kInt64).device(options_.device);
+    if (attentionMask.defined() &&
+        (attentionMask.dim() != 2 || attentionMask.size(0) != ctx.batch || attentionMask.size(1) != T))
+        throw Error("the attention mask must have the shape of input_ids");
+
+    // Which keys are real tokens: [B, S], or undefined when all are.
+    torch::Tensor keys;
+    if (attentionMask.defined() || (cache && cache->keyMask().defined())) {
+        auto now = attentionMask.defined() ? attentionMask.to(options_.device, torch::kBool)
+                                           : torch::ones({ctx.batch, T}, longs.dtype(torch::kBool));
+        keys = cache && cache->keyMask().defined()
+                   ? torch::cat({cache->keyMask().to(options_.device), now}, 1)
+               : ctx.past > 0 ? torch::cat({torch::ones({ctx.batch, ctx.past}, now.options()), now}, 1)
+                              : now;
+    }
+    // Positions count real tokens only (as transformers does from the attention mask).
+    torch::Tensor positions;
+    if (keys.defined())
+        positions = (keys.to(torch::kInt64).cumsum(1) - 1).clamp_min(0).narrow(1, ctx.past, T);
+    else
+        positions = torch::arange(ctx.past, S, longs);
     ctx.rotary = rotaryTables(config_, positions, options_.dtype);
-    for (int64_t w : config_.slidingWindow) {
-        if (w <= 0 || w >= ctx.length) continue; // the window covers everything: plain causal
-        bool have = false;
-        for (const auto& [size, mask] : ctx.windowMasks)
-            have = have || size == w;
-        if (have) continue;
-        auto i = positions.unsqueeze(1), j = positions.unsqueeze(0);
-        // Query i sees keys j with i - w < j <= i.
-        ctx.windowMasks.emplace_back(w, j.le(i).logical_and(j.gt(i - w)));
+
+    // Absolute positions of this pass's queries (rows) and of all keys (columns).
+    auto i = torch::arange(ctx.past, S, longs).unsqueeze(1), j = torch::arange(S, longs).unsqueeze(0);
+    std::vector<int64_t> windows;
+    for (int64_t w : config_.slidingWindow)
+        windows.push_back(w <= 0 || w >= S ? 0 : w);
+    std::sort(windows.begin(), windows.end());
+    windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
+    for (int64_t w : windows) {
+        // Plain causal attention over this pass alone needs no mask (the fast kernels do it);
+        // neither does a single new token that may see every cached one.
+        if (w == 0 && !keys.defined() && (ctx.past == 0 || T == 1)) continue;
+        auto allowed = j.le(i);
+        if (w > 0) allowed = allowed.logical_and(j.gt(i - w));
+        allowed = allowed.unsqueeze(0).unsqueeze(0); // [1, 1, T, S]
+        if (keys.defined()) {
+            // A padding query sees only itself, so that no row is empty (softmax of nothing).
+            allowed = allowed.logical_and(keys.view({ctx.batch, 1, 1, S})).logical_or(j.eq(i));
+        }
+        ctx.masks.emplace_back(w, allowed);
     }
     return ctx;
 }
@@ -245,30 +280,35 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     auto v = linear(x, w.v, w.vBias).view({B, T, nkv, hd}).transpose(1, 2);
     q = applyRotary(q, ctx.rotary);
     k = applyRotary(k, ctx.rotary);
+    if (ctx.cache) std::tie(k, v) = ctx.cache->append(l, k, v);
+    const int64_t S = k.size(2);
     if (nkv != nh) {
         const int64_t rep = nh / nkv;
-        k = k.unsqueeze(2).expand({B, nkv, rep, T, hd}).reshape({B, nh, T, hd});
-        v = v.unsqueeze(2).expand({B, nkv, rep, T, hd}).reshape({B, nh, T, hd});
+        k = k.unsqueeze(2).expand({B, nkv, rep, S, hd}).reshape({B, nh, S, hd});
+        v = v.unsqueeze(2).expand({B, nkv, rep, S, hd}).reshape({B, nh, S, hd});
     }
-    torch::Tensor allowed; // undefined = plain causal
-    const int64_t window = config_.slidingWindow.at(static_cast<size_t>(l));
-    for (const auto& [size, mask] : ctx.windowMasks)
+    torch::Tensor allowed; // undefined: causal when S == T, everything (one new token) otherwise
+    int64_t window = config_.slidingWindow.at(static_cast<size_t>(l));
+    if (window >= S) window = 0;
+    for (const auto& [size, mask] : ctx.masks)
         if (size == window) allowed = mask;
+    const bool causal = !allowed.defined() && S == T && T > 1;
 
     torch::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
     if (allowed.defined())
         out = at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false);
     else
-        out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
+        out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
 #else
     {
         auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(hd)));
-        if (!allowed.defined()) {
+        if (causal) {
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(h.device()));
             allowed = pos.unsqueeze(0).le(pos.unsqueeze(1));
         }
-        scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+        if (allowed.defined())
+            scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
         auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
         out = torch::matmul(probs, v);
     }
@@ -300,15 +340,35 @@ torch::Tensor Model::logits(const torch::Tensor& h) const {
     return torch::nn::functional::linear(rmsNorm(h, finalNorm_), lmHead_);
 }
 
-torch::Tensor Model::forward(const torch::Tensor& inputIds, const LayerMask& mask,
-                             ResidualObserver* obs) const {
+namespace {
+
+void checkForwardArguments(const torch::Tensor& inputIds, const LayerMask& mask, int64_t numLayers) {
     if (inputIds.dim() != 2) throw Error("input_ids must be a [batch, sequence] tensor");
-    if (mask.numLayers() != config_.numLayers)
+    if (mask.numLayers() != numLayers)
         throw Error("the layer mask has " + std::to_string(mask.numLayers()) + " layers but the model has " +
-                    std::to_string(config_.numLayers));
-    auto ctx = context(inputIds);
+                    std::to_string(numLayers));
+}
+
+} // namespace
+
+torch::Tensor Model::forward(const torch::Tensor& inputIds, const LayerMask& mask, ResidualObserver* obs,
+                             const torch::Tensor& attentionMask) const {
+    checkForwardArguments(inputIds, mask, config_.numLayers);
+    auto ctx = context(inputIds, attentionMask);
     auto h = embed(inputIds);
     h = runLayers(h, 0, config_.numLayers, mask, ctx, obs);
+    return logits(h);
+}
+
+torch::Tensor Model::forwardCached(const torch::Tensor& inputIds, const LayerMask& mask, KvCache& cache,
+                                   const torch::Tensor& attentionMask) const {
+    checkForwardArguments(inputIds, mask, config_.numLayers);
+    if (cache.length() > 0 && cache.keyMask().defined() && cache.keyMask().size(0) != inputIds.size(0))
+        throw Error("the batch size changed between generation steps");
+    auto ctx = context(inputIds, attentionMask, &cache);
+    auto h = runLayers(embed(inputIds), 0, config_.numLayers, mask, ctx);
+    cache.commit(inputIds.size(1),
+                 attentionMask.defined() ? attentionMask.to(options_.device) : attentionMask);
     return logits(h);
 }
 

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "checkpoint.h"
+#include "kv_cache.h"
 #include "layer_mask.h"
 #include "model_config.h"
 #include "progress.h"
@@ -68,13 +69,17 @@ private:
     std::vector<torch::Tensor> points_; // 3 per layer
 };
 
-// What every layer of one forward pass shares: rotary tables and attention masks.
+// What every layer of one forward pass shares: rotary tables, attention masks and, when
+// generating, the cache of earlier tokens' keys and values.
 struct SequenceContext {
     int64_t batch = 0;
-    int64_t length = 0;
+    int64_t length = 0; // tokens in this pass
+    int64_t past = 0;   // cached tokens before them
     RotaryTables rotary;
-    // Boolean [T, T] (true = may attend) for windowed layers, keyed by window size.
-    std::vector<std::pair<int64_t, torch::Tensor>> windowMasks;
+    // Boolean [B or 1, 1, T, past + T] (true = may attend), keyed by sliding window (0: none).
+    // Empty when plain causal attention among this pass's own tokens is all there is.
+    std::vector<std::pair<int64_t, torch::Tensor>> masks;
+    KvCache* cache = nullptr;
 };
 
 class Model {
@@ -92,7 +97,12 @@ public:
     // Tensors in the checkpoint that no role claimed (reported, never silently dropped).
     const std::vector<std::string>& unusedTensors() const { return unused_; }
 
-    SequenceContext context(const torch::Tensor& inputIds) const;
+    // attentionMask [B, T] (1/true: a real token, 0/false: padding), optional: padded positions
+    // are never attended to and real tokens get positions counted from the row's first real
+    // token, so left- or right-padded rows compute what they would alone. With a cache, the
+    // tokens continue the cached ones (cache->length() earlier positions).
+    SequenceContext context(const torch::Tensor& inputIds, const torch::Tensor& attentionMask = {},
+                            KvCache* cache = nullptr) const;
     torch::Tensor embed(const torch::Tensor& inputIds) const;
     // Runs layers [from, to) on the residual stream h.
     torch::Tensor runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
@@ -105,7 +115,12 @@ public:
 
     // input_ids [B, T] (int64, on any device) -> logits [B, T, V].
     torch::Tensor forward(const torch::Tensor& inputIds, const LayerMask& mask,
-                          ResidualObserver* observer = nullptr) const;
+                          ResidualObserver* observer = nullptr,
+                          const torch::Tensor& attentionMask = {}) const;
+    // One generation step: runs the new tokens after those in the cache, appends their keys and
+    // values to it and returns their logits [B, T, V].
+    torch::Tensor forwardCached(const torch::Tensor& inputIds, const LayerMask& mask, KvCache& cache,
+                                const torch::Tensor& attentionMask = {}) const;
 
     ParameterCounts parameterCounts() const;
     uint64_t weightBytes() const;

@@ -28,6 +28,9 @@ struct MultipleChoiceResult {
     double acc = 0, accNorm = 0;
     double accStderr = 0, accNormStderr = 0;      // binomial standard error of the mean
     std::vector<std::vector<ChoiceScore>> scores; // [item][choice]
+    int64_t tokens = 0;                           // tokens through the model (padding not counted)
+    double seconds = 0;                           // scoring only (not tokenizing)
+    double tokensPerSecond = 0;
 };
 
 struct MultipleChoiceEvalOptions {
@@ -38,5 +41,10 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
                                             const MultipleChoiceTask& task, const LayerMask& mask,
                                             const MultipleChoiceEvalOptions& options = {},
                                             const Progress& progress = {});
+
+// One window per item: the context and the right answer, tokenized as above, with only the
+// answer's tokens scored. The loss on these windows is the task's answer loss ("task_loss"), a
+// value function for drop-one and Shapley metrics.
+std::vector<TokenWindow> answerWindows(const Tokenizer& tokenizer, const MultipleChoiceTask& task);
 
 } // namespace layerlab

@@ -27,8 +27,12 @@ private:
 
 class ModelGame : public CoalitionGame {
 public:
-    ModelGame(const Model& model, std::vector<ImportanceBatch> batches, Unit unit)
-        : model_(model), batches_(std::move(batches)), unit_(unit) {}
+    ModelGame(const Model& model, std::vector<ImportanceBatch> batches, Unit unit, ValueFunction value)
+        : model_(model), batches_(std::move(batches)), unit_(unit) {
+        // The distances need the full model's outputs: one pass per batch, kept for the game.
+        for (const auto& b : batches_)
+            scorers_.emplace_back(value, model_, b);
+    }
 
     int64_t players() const override { return model_.numLayers(); }
     double forwardPasses() const override { return layersRun_ / static_cast<double>(model_.numLayers()); }
@@ -38,7 +42,8 @@ public:
         torch::InferenceMode inference;
         const int64_t L = model_.numLayers();
         std::vector<LossSum> losses(coalitions.size());
-        for (const auto& b : batches_) {
+        for (size_t bi = 0; bi < batches_.size(); ++bi) {
+            const auto& b = batches_[bi];
             auto ctx = model_.context(b.ids);
             std::vector<torch::Tensor> inputs(static_cast<size_t>(L));
             PrefixCache cache(inputs);
@@ -64,7 +69,7 @@ public:
                         if (!s[static_cast<size_t>(l)]) mask.remove(unit_, l);
                     auto h =
                         model_.runLayers(inputs[static_cast<size_t>(start)], start, L, mask, ctx, &cache);
-                    previousLoss = nextTokenLoss(model_.logits(h), b.ids, b.targets);
+                    previousLoss = scorers_[bi](model_.logits(h));
                     layersRun_ += static_cast<double>(L - start);
                 }
                 losses[c] += previousLoss;
@@ -81,6 +86,7 @@ private:
     const Model& model_;
     std::vector<ImportanceBatch> batches_;
     Unit unit_;
+    std::vector<BatchScorer> scorers_;
     double layersRun_ = 0;
 };
 
@@ -112,7 +118,7 @@ void exact(CoalitionGame& game, ShapleyResult& r, const ShapleyOptions& options,
     for (int64_t s = 0; s < n; ++s)
         weight[static_cast<size_t>(s)] =
             std::exp(std::lgamma(s + 1.0) + std::lgamma(static_cast<double>(n - s)) - std::lgamma(n + 1.0));
-    auto& phi = r.scores.scores["shapley"][options.unit];
+    auto& phi = r.scores.scores[metricName("shapley", options.value)][options.unit];
     phi.assign(static_cast<size_t>(n), 0.0);
     for (uint64_t m = 0; m < count; ++m) {
         const int64_t size = std::popcount(m);
@@ -183,8 +189,8 @@ void monteCarlo(CoalitionGame& game, ShapleyResult& r, const ShapleyOptions& opt
         if (options.targetStdErr > 0 && worst <= options.targetStdErr) break;
         if (options.maxForwardPasses > 0 && game.forwardPasses() >= options.maxForwardPasses) break;
     }
-    r.scores.scores["shapley"][options.unit] = mean;
-    auto& se = r.scores.stdErr["shapley"][options.unit];
+    r.scores.scores[metricName("shapley", options.value)][options.unit] = mean;
+    auto& se = r.scores.stdErr[metricName("shapley", options.value)][options.unit];
     for (size_t i = 0; i < mean.size(); ++i)
         se.push_back(stdErr(i));
     r.permutations = 2 * pairs;
@@ -205,17 +211,36 @@ ShapleyResult shapleyValues(CoalitionGame& game, const ShapleyOptions& options, 
     return r;
 }
 
+ModelCoalitionGame::ModelCoalitionGame(const Model& model, const std::vector<TokenWindow>& windows, Unit unit,
+                                       const ImportanceOptions& options) {
+    auto batches = makeImportanceBatches(model, windows, options.batchSize);
+    batches_ = static_cast<double>(batches.size());
+    for (const auto& b : batches)
+        scoredTokens_ += b.targets.narrow(1, 1, b.targets.size(1) - 1).sum().item<int64_t>();
+    game_ = std::make_unique<ModelGame>(model, std::move(batches), unit, options.value);
+}
+
+ModelCoalitionGame::~ModelCoalitionGame() = default;
+
+int64_t ModelCoalitionGame::players() const {
+    return game_->players();
+}
+
+std::vector<double> ModelCoalitionGame::values(const std::vector<std::vector<bool>>& coalitions,
+                                               const Progress& progress) {
+    return game_->values(coalitions, progress);
+}
+
+double ModelCoalitionGame::forwardPasses() const {
+    return game_->forwardPasses();
+}
+
 ShapleyResult shapley(const Model& model, const std::vector<TokenWindow>& windows,
                       const ShapleyOptions& options, const Progress& progress) {
-    auto batches = makeImportanceBatches(model, windows, options.batchSize);
-    const auto numBatches = static_cast<double>(batches.size());
-    int64_t scored = 0;
-    for (const auto& b : batches)
-        scored += b.targets.narrow(1, 1, b.targets.size(1) - 1).sum().item<int64_t>();
-    ModelGame game(model, std::move(batches), options.unit);
+    ModelCoalitionGame game(model, windows, options.unit, options);
     auto r = shapleyValues(game, options, progress);
-    r.scores.scoredTokens = scored;
-    r.scores.naiveForwardPasses = static_cast<double>(r.coalitions) * numBatches;
+    r.scores.scoredTokens = game.scoredTokens();
+    r.scores.naiveForwardPasses = static_cast<double>(r.coalitions) * game.batches();
     return r;
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Shapley values of the units of one granularity (blocks, attention sub-layers or FFN
 // sub-layers): players are the L units, the other granularities stay on, and the value of a
-// coalition S is minus the loss with only the units in S present.
+// coalition S is minus the loss (or another value function) with only the units in S present.
 
 #include <functional>
+#include <memory>
 
 #include "importance.h"
 
@@ -51,6 +52,26 @@ struct ShapleyResult {
 // contribution). Either way the values sum to v(all) - v(none).
 ShapleyResult shapleyValues(CoalitionGame& game, const ShapleyOptions& options,
                             const Progress& progress = {});
+
+// The model's game: players are the units of one granularity, v(S) = minus the value function
+// (options.value) with only the units in S present, over the given windows.
+class ModelCoalitionGame : public CoalitionGame {
+public:
+    ModelCoalitionGame(const Model& model, const std::vector<TokenWindow>& windows, Unit unit,
+                       const ImportanceOptions& options);
+    ~ModelCoalitionGame() override;
+    int64_t players() const override;
+    std::vector<double> values(const std::vector<std::vector<bool>>& coalitions,
+                               const Progress& progress) override;
+    double forwardPasses() const override;
+    double batches() const { return batches_; }
+    int64_t scoredTokens() const { return scoredTokens_; }
+
+private:
+    std::unique_ptr<CoalitionGame> game_;
+    double batches_ = 0;
+    int64_t scoredTokens_ = 0;
+};
 
 // The model's game on the given windows (see above); naiveForwardPasses = coalitions x batches.
 ShapleyResult shapley(const Model& model, const std::vector<TokenWindow>& windows,

@@ -77,3 +77,47 @@ string(JSON se LENGTH "${imp}" stderr)
 if(NOT layers EQUAL 4 OR NOT n EQUAL 4 OR NOT a STREQUAL b OR NOT EXISTS ${WORK}/importance.csv)
   message(FATAL_ERROR "importance report: ${imp}")
 endif()
+
+# importance under another value function: drop-one KL against transformers' drop_one kl.
+run_cli(0 importance --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --seq-len 0 --quiet
+        --metrics drop_loss --granularity attn --value-function kl --json ${WORK}/importance_kl.json)
+file(READ ${WORK}/importance_kl.json imp)
+string(JSON got GET "${imp}" scores drop_kl attn 1)
+string(JSON want GET "${ref}" drop_one attn kl 1)
+string(SUBSTRING "${got}" 0 6 a)
+string(SUBSTRING "${want}" 0 6 b)
+if(NOT a STREQUAL b)
+  message(FATAL_ERROR "drop_kl attn 1: ${got}, transformers gives ${want}\n${imp}")
+endif()
+run_cli(2 importance --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --value-function mse --quiet)
+
+# sweep: quality against attention layers removed, least important first by drop_loss.
+run_cli(0 sweep --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --seq-len 0 --quiet
+        --metric drop_loss,cosine --granularity attn --steps 0,1,2 --json ${WORK}/sweep.json --csv ${WORK}/sweep.csv)
+file(READ ${WORK}/sweep.json sweep)
+string(JSON rows LENGTH "${sweep}" rows)
+string(JSON loss0 GET "${sweep}" rows 0 loss)
+string(JSON removed2 GET "${sweep}" rows 2 removed)
+string(JSON params2 GET "${sweep}" rows 2 parameters_removed)
+string(JSON kv2 GET "${sweep}" rows 2 kv_bytes_per_token_saved)
+string(JSON want GET "${ref}" losses none)
+string(SUBSTRING "${loss0}" 0 7 a)
+string(SUBSTRING "${want}" 0 7 b)
+# llama_gqa: 2 KV heads of 16 in float32, 2 attention layers removed -> 2 x (2 x 2 x 16 x 4) bytes.
+if(NOT rows EQUAL 6 OR NOT a STREQUAL b OR NOT removed2 MATCHES "^attn:" OR params2 LESS 1 OR NOT kv2 EQUAL 512
+   OR NOT EXISTS ${WORK}/sweep.csv)
+  message(FATAL_ERROR "sweep report: ${sweep}")
+endif()
+run_cli(2 sweep --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --metric cosine --steps 0,x --quiet)
+
+# The demo model: perplexity per word and byte, and a generated sample.
+run_cli(0 eval --data ${DATA}/../../resources/demo/heldout.txt --max-sequences 2 --seq-len 256 --generate "In the beginning" --max-new-tokens 5 --quiet
+        --json ${WORK}/demo_eval.json)
+file(READ ${WORK}/demo_eval.json demo)
+string(JSON bpb GET "${demo}" bits_per_byte)
+string(JSON wppl GET "${demo}" word_perplexity)
+string(JSON ntok LENGTH "${demo}" generation tokens)
+string(JSON reason GET "${demo}" generation stop_reason)
+if(bpb LESS_EQUAL 0 OR wppl LESS_EQUAL 1 OR ntok GREATER 5 OR ntok LESS 1 OR reason STREQUAL "")
+  message(FATAL_ERROR "demo eval: ${demo}")
+endif()

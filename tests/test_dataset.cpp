@@ -491,3 +491,26 @@ TEST(DatasetProgress, ReportsAndCancels) {
     writeText(dir / "a.txt", "abcdef");
     EXPECT_THROW(loadTokenData(dir / "a.txt", byteEncoder, options(4), progress), Cancelled);
 }
+
+TEST(TokenData, TextStatisticsCountBytesAndWordsLikeTheHarness) {
+    TempDir dir;
+    // Python: len(re.split(r"\s+", "In the  beginning\tGod\n")) == 5 (a trailing empty piece).
+    writeText(dir / "a.txt", "In the  beginning\tGod\n");
+    TokenDataOptions o = options(0, true);
+    auto data = loadTokenData(dir / "a.txt", byteEncoder, o);
+    const auto& t = data.description.text;
+    EXPECT_EQ(t.documents, 1);
+    EXPECT_EQ(t.bytes, 22);
+    EXPECT_EQ(t.words, 5);
+    EXPECT_EQ(t.documentTokens, 23); // BOS + one id per byte
+    EXPECT_DOUBLE_EQ(t.scoredFraction(data.description.scoredTokens), 1.0);
+
+    // .jsonl: each "text" line a document ("é" is 2 bytes); input_ids lines add nothing.
+    writeText(dir / "b.jsonl",
+              "{\"text\": \"caf\\u00e9 au lait\"}\n{\"input_ids\": [1, 2, 3]}\n{\"text\": \" x\"}\n");
+    data = loadTokenData(dir / "b.jsonl", byteEncoder, options(0));
+    EXPECT_EQ(data.description.text.documents, 2);
+    EXPECT_EQ(data.description.text.bytes, 13 + 2);
+    EXPECT_EQ(data.description.text.words, 3 + 2); // " x" -> ['', 'x']
+    EXPECT_EQ(data.description.text.documentTokens, 15);
+}

@@ -11,5 +11,6 @@ int runInfo(const std::vector<std::string>& args);
 int runEval(const std::vector<std::string>& args);
 int runTokenize(const std::vector<std::string>& args);
 int runImportance(const std::vector<std::string>& args);
+int runSweep(const std::vector<std::string>& args);
 
 } // namespace layerlab::cli

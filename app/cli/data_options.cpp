@@ -33,7 +33,11 @@ fs::path dataFile(const Arguments& args, const Model& model) {
 }
 
 TokenData loadData(const Arguments& args, const Model& model, const Progress& progress) {
-    const fs::path file = dataFile(args, model);
+    return loadData(args, model, progress, dataFile(args, model));
+}
+
+TokenData loadData(const Arguments& args, const Model& model, const Progress& progress,
+                   const fs::path& file) {
     TokenDataOptions o;
     // Default window: 2048 tokens, or the model's context if shorter.
     o.windows.seqLen = args.getInt("seq-len", std::min<int64_t>(2048, model.config().maxPositionEmbeddings));

@@ -17,5 +17,8 @@ const std::set<std::string>& dataFlagNames();   // keep-remainder, no-bos
 // --data, or the demo model's held-out text when the model is the bundled demo.
 std::filesystem::path dataFile(const Arguments& args, const Model& model);
 TokenData loadData(const Arguments& args, const Model& model, const Progress& progress);
+// The same window options applied to another file.
+TokenData loadData(const Arguments& args, const Model& model, const Progress& progress,
+                   const std::filesystem::path& file);
 
 } // namespace layerlab::cli

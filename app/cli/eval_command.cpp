@@ -4,6 +4,7 @@
 #include "device.h"
 #include "error.h"
 #include "evaluation.h"
+#include "generation.h"
 #include "model_options.h"
 #include "multiple_choice_eval.h"
 #include "multiple_choice_task.h"
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -22,7 +24,8 @@ namespace layerlab::cli {
 int runEval(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
     names.insert(dataOptionNames().begin(), dataOptionNames().end());
-    names.insert({"remove", "batch-size", "save-logits", "json", "tasks", "max-items"});
+    names.insert({"remove", "batch-size", "save-logits", "json", "tasks", "max-items", "generate",
+                  "max-new-tokens", "temperature", "top-p"});
     auto flags = dataFlagNames();
     flags.insert("quiet");
     Arguments args(argv, names, flags);
@@ -31,10 +34,11 @@ int runEval(const std::vector<std::string>& argv) {
 
     auto model = loadModel(args, progress);
     const auto mask = LayerMask::parse(args.get("remove", ""), model->numLayers());
-    // Perplexity on --data (or the demo's held-out text); with only --tasks, just the tasks.
-    const bool wantText = args.get("data") || !args.get("tasks");
+    // Perplexity on --data (or the demo's held-out text); with only --tasks or --generate, just those.
+    const bool wantText = args.get("data") || (!args.get("tasks") && !args.get("generate"));
     std::optional<TokenData> data;
     std::optional<LossEvaluation> result;
+    std::optional<TextPerplexity> text;
     if (wantText) {
         data = loadData(args, *model, progress);
 
@@ -58,6 +62,7 @@ int runEval(const std::vector<std::string>& argv) {
         }
         result = evaluateLoss(*model, data->windows, mask, options, progress);
         bar.finishLine();
+        if (data->description.text.bytes > 0) text = textPerplexity(*result, data->description.text);
 
         if (logitsPath) writeSafetensors(*logitsPath, {{"logits", allLogits}}, {{"removed", mask.toSpec()}});
     }
@@ -77,10 +82,38 @@ int runEval(const std::vector<std::string>& argv) {
                              {"acc_norm", r.accNorm},
                              {"acc_stderr", r.accStderr},
                              {"acc_norm_stderr", r.accNormStderr},
-                             {"items", r.items}};
+                             {"items", r.items},
+                             {"tokens", r.tokens},
+                             {"elapsed_s", r.seconds},
+                             {"tokens_per_second", r.tokensPerSecond}};
         }
     }
     bar.finishLine();
+
+    nlohmann::ordered_json generation;
+    if (auto prompt = args.get("generate")) {
+        const auto tokenizer = Tokenizer::load(model->dir());
+        GenerationOptions g;
+        g.maxNewTokens = args.getInt("max-new-tokens", 64);
+        g.temperature = args.getDouble("temperature", 0);
+        g.topP = args.getDouble("top-p", 1.0);
+        g.seed = static_cast<uint64_t>(args.getInt("seed", 0));
+        g.stopTokens = model->config().eosTokenIds;
+        if (auto eos = tokenizer.eosId();
+            eos && std::find(g.stopTokens.begin(), g.stopTokens.end(), *eos) == g.stopTokens.end())
+            g.stopTokens.push_back(*eos);
+        const auto promptIds = tokenizer.encode(*prompt, true);
+        const auto r = generate(*model, promptIds, mask, g, progress);
+        bar.finishLine();
+        generation = {{"prompt", *prompt},
+                      {"text", tokenizer.decode(r.tokens, true)},
+                      {"tokens", r.tokens},
+                      {"stop_reason", r.stopReason},
+                      {"temperature", g.temperature},
+                      {"top_p", g.topP},
+                      {"seed", g.seed},
+                      {"tokens_per_second", r.tokensPerSecond}};
+    }
 
     nlohmann::ordered_json j;
     j["model"] = model->dir().string();
@@ -93,12 +126,19 @@ int runEval(const std::vector<std::string>& argv) {
         j["data"] = toJson(data->description);
         j["loss"] = result->loss;
         j["perplexity"] = result->perplexity;
+        if (text) {
+            j["word_perplexity"] = text->wordPerplexity;
+            j["byte_perplexity"] = text->bytePerplexity;
+            j["bits_per_byte"] = text->bitsPerByte;
+            j["text_coverage"] = text->coverage; // 1: every token of the text scored
+        }
         j["tokens"] = result->tokens;
         j["sequences"] = result->sequences;
         j["elapsed_s"] = result->seconds;
         j["tokens_per_second"] = result->tokensPerSecond;
     }
     if (!tasks.empty()) j["tasks"] = tasks;
+    if (!generation.empty()) j["generation"] = generation;
     j["device"] = model->device().str();
     j["dtype"] = dtypeName(model->dtype());
     if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
@@ -108,6 +148,10 @@ int runEval(const std::vector<std::string>& argv) {
         std::printf("loss %.6f  perplexity %.4f  (%lld predicted tokens in %lld sequences%s)\n", result->loss,
                     result->perplexity, static_cast<long long>(result->tokens),
                     static_cast<long long>(result->sequences), removed.c_str());
+        if (text)
+            std::printf("word perplexity %.4f  bits per byte %.6f%s\n", text->wordPerplexity,
+                        text->bitsPerByte,
+                        text->exact ? "" : "  (the scored tokens cover part of the text: estimated)");
         std::printf("%.0f tokens/s on %s in %s\n", result->tokensPerSecond, model->device().str().c_str(),
                     dtypeName(model->dtype()).c_str());
     }
@@ -116,6 +160,11 @@ int runEval(const std::vector<std::string>& argv) {
                     t["acc"].get<double>(), t["acc_stderr"].get<double>(), t["acc_norm"].get<double>(),
                     t["acc_norm_stderr"].get<double>(), static_cast<long long>(t["items"].get<int64_t>()),
                     removed.c_str());
+    if (!generation.empty())
+        std::printf("%s%s\n[%s, %.1f tokens/s]\n", generation["prompt"].get<std::string>().c_str(),
+                    generation["text"].get<std::string>().c_str(),
+                    generation["stop_reason"].get<std::string>().c_str(),
+                    generation["tokens_per_second"].get<double>());
     return 0;
 }
 

@@ -22,12 +22,24 @@ commands:
             architecture, layer count, parameter counts, dtype and memory of a checkpoint
             (and, with --data, how many sequences and tokens the data gives)
   eval      [--model DIR] [--data FILE] [--tasks T1.jsonl,T2.jsonl] [--max-items N]
+            [--generate PROMPT [--max-new-tokens N] [--temperature T] [--top-p P]]
             [--remove SPEC] [--batch-size B] [--save-logits OUT.safetensors] [--json OUT.json]
-            loss and perplexity, and multiple-choice accuracy, with units removed by SPEC
-  importance [--model DIR] [--data FILE] [--metrics cosine,angular,drop_loss,taylor,shapley]
-            [--granularity block,attn,ffn] [--angular-n N] [--shapley-samples S |
-            --shapley-target-se E] [--shapley-budget PASSES] [--json OUT.json] [--csv OUT.csv]
-            how much every block, attention and FFN matters (higher = more important)
+            loss, perplexity, word perplexity and bits per byte, multiple-choice accuracy and a
+            generated sample, with the units in SPEC removed
+  importance [--model DIR] [--data FILE] [--metrics cosine,angular,drop_loss,taylor,shapley,...]
+            [--granularity block,attn,ffn] [--angular-n N] [--value-function loss|logit_l2|kl|
+            task_loss:TASK.jsonl] [--shapley-estimator permutation|present-absent|both]
+            [--shapley-samples S | --shapley-target-se E] [--shapley-budget PASSES]
+            [--subnetworks random|leave-one-out] [--subnetwork-fraction F] [--subnetwork-samples N]
+            [--json OUT.json] [--csv OUT.csv]
+            how much every block, attention and FFN matters (higher = more important); metrics:
+            cosine, angular, l1_update, l2_update, rel_l1_update, rel_l2_update, drop_loss,
+            taylor, shapley, present_absent
+  sweep     [--model DIR] --metric M1,M2 [--granularity block|attn|ffn]
+            [--steps 0,2,4,8 | --one-at-a-time [--max-removed N]] [--importance REPORT.json]
+            [--data CALIBRATION] [--eval-data FILE] [--tasks T.jsonl,...] [--json OUT] [--csv OUT]
+            quality against units removed: removes the k least important units by each metric
+            (scores from REPORT.json or computed on the calibration data) and evaluates
   tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
             the token ids the model's tokenizer gives a text
 
@@ -69,6 +81,7 @@ int main(int argc, char** argv) {
         if (command == "eval") return layerlab::cli::runEval(args);
         if (command == "tokenize") return layerlab::cli::runTokenize(args);
         if (command == "importance") return layerlab::cli::runImportance(args);
+        if (command == "sweep") return layerlab::cli::runSweep(args);
         std::fprintf(stderr, "layerlab-cli: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const layerlab::Cancelled&) {

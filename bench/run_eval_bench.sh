@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# On a GPU machine, after tools/device_build.sh: `eval` throughput (perplexity and multiple-choice
+# scoring) on a Llama-2-7B-shaped random checkpoint in bf16, against transformers with SDPA on the
+# same GPU and data (bench/bench_eval_transformers.py). Prints JSON lines.
+set -euo pipefail
+build=${BUILD:-build-device}
+ckpt=${CKPT:-/tmp/llama7b}
+data=/tmp/random_32x2048.jsonl
+task=/tmp/next_verse_bench.jsonl
+[ -d "$ckpt" ] || python3 bench/bench_forward_transformers.py --make-checkpoint "$ckpt"
+# A tokenizer for the random model: the small Mistral-style BPE of the tests (ids < 32000).
+cp tests/data/tokenizers/mistral/tokenizer.json tests/data/tokenizers/mistral/tokenizer_config.json "$ckpt"/
+python3 -c "
+import json, random
+random.seed(0)
+with open('$data', 'w') as f:
+    for _ in range(32): f.write(json.dumps({'input_ids': [random.randrange(32000) for _ in range(2048)]}) + '\n')"
+head -n ${MC_ITEMS:-400} resources/demo/next_verse.jsonl > "$task"
+cat "$ckpt"/*.safetensors > /dev/null
+cli="$build/app/layerlab-cli"
+for i in $(seq ${REPEAT:-2}); do
+  $cli eval --model "$ckpt" --data "$data" --seq-len 0 --device cuda --dtype bf16 --batch-size 8 --quiet \
+    --json /tmp/eval_ppl_$i.json > /dev/null
+  $cli eval --model "$ckpt" --tasks "$task" --device cuda --dtype bf16 --batch-size 16 --quiet \
+    --json /tmp/eval_mc_$i.json > /dev/null
+  python3 -c "
+import json
+p = json.load(open('/tmp/eval_ppl_$i.json')); m = json.load(open('/tmp/eval_mc_$i.json'))['tasks']['next_verse_bench']
+print(json.dumps({'engine': 'layerlab', 'run': $i, 'ppl_tokens_per_s': p['tokens_per_second'], 'ppl_loss': p['loss'],
+                  'ppl_s': p['elapsed_s'], 'mc_tokens_per_s': m['tokens_per_second'], 'mc_tokens': m['tokens'],
+                  'mc_s': m['elapsed_s'], 'mc_acc': m['acc']}))"
+done
+python3 bench/bench_eval_transformers.py --model "$ckpt" --ppl "$data" --tasks "$task"
