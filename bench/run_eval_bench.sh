@@ -30,4 +30,6 @@ print(json.dumps({'engine': 'layerlab', 'run': $i, 'ppl_tokens_per_s': p['tokens
                   'ppl_s': p['elapsed_s'], 'mc_tokens_per_s': m['tokens_per_second'], 'mc_tokens': m['tokens'],
                   'mc_s': m['elapsed_s'], 'mc_acc': m['acc']}))"
 done
+# Cold and warm passes with the model loaded once (the CLI runs above are cold: one pass each).
+"$build/bench/bench_eval" "$ckpt" "$data" "$task" --device cuda --dtype bf16 --batch 8 --mc-batch 16
 python3 bench/bench_eval_transformers.py --model "$ckpt" --ppl "$data" --tasks "$task"

@@ -34,9 +34,12 @@ const char* const kStatNames[NumStats] = {"cosine", "l1_update", "l2_update", "r
                                           "rel_l2_update"};
 
 // Sums per-position statistics on the device (float64 accumulators, [stat, unit, layer]) so that
-// no activation outlives its layer and the host is not synchronised per layer. Per-position work
-// is float32; each residual point is converted and its norms taken once, then shared by the units
-// that start or end there (this keeps the pass close to a plain forward pass in time).
+// no activation outlives its layer and the host is not synchronised per layer. Kept close to a
+// plain forward pass in time: each residual point's norms are taken once (reductions accumulate
+// in float32 straight from the compute dtype, nothing is converted), each unit adds one
+// difference and its two norms, and the cosine follows from norms alone:
+//   1 - cos(a, b) = (|b - a|^2 - (|a| - |b|)^2) / (2 |a| |b|)
+// which, unlike 1 - a.b / (|a||b|), does not lose the small differences to cancellation.
 class ResidualStatsObserver : public ResidualObserver {
 public:
     ResidualStatsObserver(int64_t numLayers, int64_t angularN, torch::Device device)
@@ -49,9 +52,7 @@ public:
     bool wants(int64_t, ResidualPoint) const override { return true; }
 
     void observe(int64_t layer, ResidualPoint point, const torch::Tensor& hidden) override {
-        Point p{hidden.to(torch::kFloat32), {}, {}};
-        p.l1 = p.h.abs().sum(-1);
-        p.l2 = p.h.norm(2, -1);
+        Point p{hidden, norm(hidden, 1), norm(hidden, 2)};
         switch (point) {
         case ResidualPoint::BlockInput:
             keep(layer, p);
@@ -75,22 +76,22 @@ public:
 
 private:
     struct Point {
-        torch::Tensor h, l1, l2; // float32 residual [B, T, H] and its per-position norms [B, T]
+        torch::Tensor h, l1, l2; // residual [B, T, H] in the compute dtype; float32 norms [B, T]
     };
 
-    static torch::Tensor cosine(const Point& a, const Point& b) {
-        // Same guard as torch::cosine_similarity: norms clamped away from zero.
-        const double eps = 1e-8;
-        return (a.h * b.h).sum(-1) / (a.l2.clamp_min(eps) * b.l2.clamp_min(eps));
+    static torch::Tensor norm(const torch::Tensor& x, double ord) {
+        return at::linalg_vector_norm(x, ord, at::IntArrayRef{-1}, false, torch::kFloat32);
     }
 
     void accumulate(Unit unit, int64_t layer, const Point& a, const Point& b) {
+        // The difference in float32 when the compute dtype is half precision would double the
+        // memory traffic; its rounding (relative 2^-9 per element) averages out in the norms.
         auto d = b.h - a.h;
-        auto l1 = d.abs().sum(-1), l2 = d.norm(2, -1);
-        auto stats = torch::stack({1 - cosine(a, b), l1, l2, l1 / a.l1, l2 / a.l2})
-                         .to(torch::kFloat64)
-                         .flatten(1)
-                         .sum(1);
+        auto l1 = norm(d, 1), l2 = norm(d, 2);
+        const double eps = 1e-8; // as torch::cosine_similarity clamps the norms
+        auto na = a.l2.clamp_min(eps), nb = b.l2.clamp_min(eps);
+        auto oneMinusCos = (l2 * l2 - (na - nb).square()) / (2 * na * nb);
+        auto stats = torch::stack({oneMinusCos, l1, l2, l1 / a.l1, l2 / a.l2}).to(torch::kFloat64).flatten(1).sum(1);
         sums_.select(1, static_cast<int64_t>(unit)).select(1, layer).add_(stats);
     }
 
@@ -99,7 +100,9 @@ private:
         if (angularN_ < 1) return;
         if (p >= angularN_) {
             auto& earlier = history_[static_cast<size_t>(p - angularN_)];
-            auto cos = cosine(earlier, point).clamp(-1.0, 1.0).to(torch::kFloat64);
+            auto cos = torch::cosine_similarity(earlier.h.to(torch::kFloat32), point.h.to(torch::kFloat32), -1)
+                           .clamp(-1.0, 1.0)
+                           .to(torch::kFloat64);
             angular_[p - angularN_] += (torch::acos(cos) / std::numbers::pi).sum();
             earlier = Point{};
         }
