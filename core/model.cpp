@@ -327,13 +327,71 @@ torch::Tensor Model::runLayers(torch::Tensor h, int64_t from, int64_t to, const 
                                const SequenceContext& ctx, ResidualObserver* obs) const {
     for (int64_t l = from; l < to; ++l) {
         if (obs && obs->wants(l, ResidualPoint::BlockInput)) obs->observe(l, ResidualPoint::BlockInput, h);
-        if (mask.attentionOn(l)) h = h + attentionUpdate(l, h, ctx);
+        // A removed block's adapter maps the block input; the sub-layer adapters then stay out.
+        const auto* adapters = adapterAt_.empty() ? nullptr : &adapterAt_[static_cast<size_t>(l)];
+        const Adapter* block = adapters && mask.isRemoved(Unit::Block, l) ? (*adapters)[0] : nullptr;
+        torch::Tensor blockUpdate = block ? adapterUpdate(*block, h) : torch::Tensor();
+        if (mask.attentionOn(l))
+            h = h + attentionUpdate(l, h, ctx);
+        else if (adapters && !block && (*adapters)[1])
+            h = h + adapterUpdate(*(*adapters)[1], h);
         if (obs && obs->wants(l, ResidualPoint::AfterAttention))
             obs->observe(l, ResidualPoint::AfterAttention, h);
-        if (mask.ffnOn(l)) h = h + ffnUpdate(l, h);
+        if (mask.ffnOn(l))
+            h = h + ffnUpdate(l, h);
+        else if (adapters && !block && (*adapters)[2])
+            h = h + adapterUpdate(*(*adapters)[2], h);
+        if (block) h = h + blockUpdate;
         if (obs && obs->wants(l, ResidualPoint::BlockOutput)) obs->observe(l, ResidualPoint::BlockOutput, h);
     }
     return h;
+}
+
+torch::Tensor Model::unitInput(Unit unit, int64_t l, const torch::Tensor& h) const {
+    const auto& w = layers_.at(static_cast<size_t>(l));
+    switch (unit) {
+    case Unit::Attention:
+        return rmsNorm(h, w.inputNorm);
+    case Unit::Ffn:
+        return rmsNorm(h, w.postAttentionNorm);
+    case Unit::Block:
+        break;
+    }
+    return h;
+}
+
+torch::Tensor Model::adapterUpdate(const Adapter& a, const torch::Tensor& h) const {
+    auto x = unitInput(a.unit, a.layer, h);
+    if (!a.down.defined()) return a.bias.expand_as(h);
+    return torch::addmm(a.bias, torch::matmul(x.reshape({-1, x.size(-1)}), a.down), a.up).view(h.sizes());
+}
+
+void Model::setAdapters(const AdapterSet& adapters) {
+    AdapterSet placed;
+    std::vector<std::array<const Adapter*, 3>> at(static_cast<size_t>(config_.numLayers),
+                                                  {nullptr, nullptr, nullptr});
+    const auto opts = torch::TensorOptions().device(options_.device).dtype(options_.dtype);
+    for (const auto& a : adapters) {
+        if (a.layer < 0 || a.layer >= config_.numLayers)
+            throw Error("adapter for layer " + std::to_string(a.layer) + ": the model has " +
+                        std::to_string(config_.numLayers) + " layers");
+        if (!a.bias.defined() || a.bias.numel() != config_.hiddenSize ||
+            (a.down.defined() && (a.down.size(0) != config_.hiddenSize || !a.up.defined() ||
+                                  a.up.size(1) != config_.hiddenSize || a.up.size(0) != a.down.size(1))))
+            throw Error(std::string("adapter ") + unitName(a.unit) + ":" + std::to_string(a.layer) +
+                        " does not fit the model's hidden size " + std::to_string(config_.hiddenSize));
+        Adapter p = a;
+        p.bias = a.bias.to(opts).reshape({config_.hiddenSize});
+        if (a.down.defined()) {
+            p.down = a.down.to(opts);
+            p.up = a.up.to(opts);
+        }
+        placed.push_back(std::move(p));
+    }
+    adapters_ = std::move(placed);
+    for (const auto& a : adapters_)
+        at[static_cast<size_t>(a.layer)][static_cast<size_t>(a.unit)] = &a;
+    adapterAt_ = adapters_.empty() ? std::vector<std::array<const Adapter*, 3>>() : std::move(at);
 }
 
 torch::Tensor Model::logits(const torch::Tensor& h) const {

@@ -5,6 +5,7 @@
 // The forward pass is split into embed -> runLayers -> logits so that metrics can restart the
 // computation from a cached residual stream at any layer (drop-one, Shapley).
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include <torch/torch.h>
 
+#include "adapter.h"
 #include "checkpoint.h"
 #include "kv_cache.h"
 #include "layer_mask.h"
@@ -122,6 +124,15 @@ public:
     torch::Tensor forwardCached(const torch::Tensor& inputIds, const LayerMask& mask, KvCache& cache,
                                 const torch::Tensor& attentionMask = {}) const;
 
+    // The input a sub-layer sees: its RMSNorm of h (attention / FFN); h itself for a block.
+    torch::Tensor unitInput(Unit unit, int64_t layer, const torch::Tensor& h) const;
+
+    // Adapters standing in for removed units (see adapter.h): part of the model's state, seen by
+    // every forward pass. Replaces the current set (moved to the model's device and dtype); an
+    // empty set removes them. Not to be called while another thread runs the model.
+    void setAdapters(const AdapterSet& adapters);
+    const AdapterSet& adapters() const { return adapters_; }
+
     ParameterCounts parameterCounts() const;
     uint64_t weightBytes() const;
     const LayerWeights& layer(int64_t l) const { return layers_.at(l); }
@@ -139,6 +150,9 @@ private:
     torch::Tensor embedding_, finalNorm_, lmHead_;
     std::vector<LayerWeights> layers_;
     std::vector<std::string> unused_;
+    AdapterSet adapters_;
+    std::vector<std::array<const Adapter*, 3>> adapterAt_; // [layer][unit]
+    torch::Tensor adapterUpdate(const Adapter& a, const torch::Tensor& h) const;
 };
 
 // Mean next-token cross-entropy over all predicted positions (as transformers' labels=input_ids),

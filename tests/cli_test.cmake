@@ -121,3 +121,32 @@ string(JSON reason GET "${demo}" generation stop_reason)
 if(bpb LESS_EQUAL 0 OR wppl LESS_EQUAL 1 OR ntok GREATER 5 OR ntok LESS 1 OR reason STREQUAL "")
   message(FATAL_ERROR "demo eval: ${demo}")
 endif()
+
+# recover: low-rank maps for attention 1 and block 2, saved and loaded back by eval. (The random
+# reference weights give adapters nothing to recover, so the guard would drop them: --no-guard.
+# That recovery helps a trained model is tested on the demo model in test_adapter_fit.cpp.)
+run_cli(0 recover --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --seq-len 0 --quiet --no-guard
+        --remove attn:1,block:2 --method lowrank:8 --save-adapters ${WORK}/adapters.safetensors
+        --json ${WORK}/recover.json)
+file(READ ${WORK}/recover.json rec)
+string(JSON full GET "${rec}" full loss)
+string(JSON removed GET "${rec}" removed_only loss)
+string(JSON recovered GET "${rec}" recovered loss)
+string(JSON nadapters LENGTH "${rec}" adapters)
+if(NOT nadapters EQUAL 2 OR recovered EQUAL removed)
+  message(FATAL_ERROR "recover report: ${rec}")
+endif()
+run_cli(0 eval --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --seq-len 0 --quiet
+        --remove attn:1,block:2 --adapters ${WORK}/adapters.safetensors --json ${WORK}/eval_adapted.json)
+file(READ ${WORK}/eval_adapted.json adapted)
+string(JSON loss GET "${adapted}" loss)
+string(SUBSTRING "${loss}" 0 7 a)
+string(SUBSTRING "${recovered}" 0 7 b)
+if(NOT a STREQUAL b)
+  message(FATAL_ERROR "eval with the saved adapters: loss ${loss}, recover reported ${recovered}")
+endif()
+run_cli(1 eval --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --adapters ${MODEL}/model.safetensors --quiet)
+if(NOT ERR MATCHES "not a LayerLab adapter file")
+  message(FATAL_ERROR "bad adapter file message: ${ERR}")
+endif()
+run_cli(2 recover --model ${MODEL} --data ${DATA}/cli/llama_gqa_tokens.jsonl --remove attn:1 --method lora:4 --quiet)

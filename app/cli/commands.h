@@ -12,5 +12,6 @@ int runEval(const std::vector<std::string>& args);
 int runTokenize(const std::vector<std::string>& args);
 int runImportance(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
+int runRecover(const std::vector<std::string>& args);
 
 } // namespace layerlab::cli

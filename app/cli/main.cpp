@@ -40,6 +40,10 @@ commands:
             [--data CALIBRATION] [--eval-data FILE] [--tasks T.jsonl,...] [--json OUT] [--csv OUT]
             quality against units removed: removes the k least important units by each metric
             (scores from REPORT.json or computed on the calibration data) and evaluates
+  recover   [--model DIR] --remove SPEC [--method bias|lowrank:R] [--ridge X] [--data CALIBRATION]
+            [--eval-data FILE] [--tasks T.jsonl] [--save-adapters OUT.safetensors] [--json OUT]
+            fits adapters that stand in for the removed units; reports quality before removal,
+            after removal and after recovery
   tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
             the token ids the model's tokenizer gives a text
 
@@ -56,6 +60,7 @@ data options (FILE is .txt, or .jsonl with "text" or "input_ids" per line):
 options shared by model commands:
   --device cpu|cuda|cuda:N   where to compute (default cpu)
   --dtype f32|bf16|f16       compute dtype (default f32)
+  --adapters FILE            adapters from recover --save-adapters, active for removed units
   --quiet                    no progress bar
 
 SPEC lists removed units with 0-based layer indices, e.g. block:3,attn:5-7,ffn:2
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
         if (command == "tokenize") return layerlab::cli::runTokenize(args);
         if (command == "importance") return layerlab::cli::runImportance(args);
         if (command == "sweep") return layerlab::cli::runSweep(args);
+        if (command == "recover") return layerlab::cli::runRecover(args);
         std::fprintf(stderr, "layerlab-cli: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const layerlab::Cancelled&) {

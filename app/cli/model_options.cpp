@@ -9,7 +9,7 @@
 namespace layerlab::cli {
 
 const std::set<std::string>& modelOptionNames() {
-    static const std::set<std::string> names = {"model", "device", "dtype"};
+    static const std::set<std::string> names = {"model", "device", "dtype", "adapters"};
     return names;
 }
 
@@ -45,6 +45,10 @@ std::shared_ptr<Model> loadModel(const Arguments& args, const Progress& progress
     for (const auto& name : model->unusedTensors())
         std::cerr << "note: tensor '" << name << "' in the checkpoint is not used by the "
                   << architectureName(model->config().architecture) << " architecture\n";
+    // Adapters from `recover --save-adapters` stand in for the units they were fitted for
+    // whenever the command's --remove removes those units.
+    if (auto file = args.get("adapters"))
+        model->setAdapters(loadAdapters(*file, model->numLayers(), model->config().hiddenSize));
     return model;
 }
 
