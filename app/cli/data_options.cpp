@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 namespace layerlab::cli {
 
@@ -63,6 +64,19 @@ TokenData loadData(const Arguments& args, const Model& model, const Progress& pr
         return tokenizer->encode(text, addBos);
     };
     return loadTokenData(file, encoder, o, progress);
+}
+
+std::vector<MultipleChoiceTask> loadTasks(const Arguments& args, const Progress& progress) {
+    std::vector<MultipleChoiceTask> tasks;
+    const auto list = args.get("tasks");
+    if (!list) return tasks;
+    MultipleChoiceOptions o;
+    o.maxItems = args.getInt("max-items", 0);
+    o.seed = static_cast<uint64_t>(args.getInt("seed", 0));
+    std::stringstream files(*list);
+    for (std::string file; std::getline(files, file, ',');)
+        if (!file.empty()) tasks.push_back(loadMultipleChoiceTask(file, o, progress));
+    return tasks;
 }
 
 } // namespace layerlab::cli

@@ -8,6 +8,7 @@
 #include "arguments.h"
 #include "dataset.h"
 #include "model.h"
+#include "multiple_choice_task.h"
 
 namespace layerlab::cli {
 
@@ -20,5 +21,9 @@ TokenData loadData(const Arguments& args, const Model& model, const Progress& pr
 // The same window options applied to another file.
 TokenData loadData(const Arguments& args, const Model& model, const Progress& progress,
                    const std::filesystem::path& file);
+
+// The multiple-choice tasks of --tasks a.jsonl,b.jsonl (each sampled by --max-items and --seed);
+// none without --tasks.
+std::vector<MultipleChoiceTask> loadTasks(const Arguments& args, const Progress& progress);
 
 } // namespace layerlab::cli

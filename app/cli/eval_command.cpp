@@ -68,14 +68,9 @@ int runEval(const std::vector<std::string>& argv) {
     }
 
     nlohmann::ordered_json tasks = nlohmann::ordered_json::object();
-    if (auto list = args.get("tasks")) {
+    if (const auto taskList = loadTasks(args, progress); !taskList.empty()) {
         const auto tokenizer = Tokenizer::load(model->dir());
-        MultipleChoiceOptions taskOptions;
-        taskOptions.maxItems = args.getInt("max-items", 0);
-        taskOptions.seed = static_cast<uint64_t>(args.getInt("seed", 0));
-        std::stringstream files(*list);
-        for (std::string file; std::getline(files, file, ',');) {
-            const auto task = loadMultipleChoiceTask(file, taskOptions, progress);
+        for (const auto& task : taskList) {
             const auto r = evaluateMultipleChoice(*model, tokenizer, task, mask,
                                                   {args.getInt("batch-size", 8)}, progress);
             tasks[r.task] = {{"acc", r.acc},

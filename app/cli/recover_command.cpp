@@ -65,16 +65,9 @@ int runRecover(const std::vector<std::string>& argv) {
     const auto calibration = loadData(args, *model, progress);
     const auto evalData =
         args.get("eval-data") ? loadData(args, *model, progress, *args.get("eval-data")) : calibration;
-    std::vector<MultipleChoiceTask> tasks;
+    const auto tasks = loadTasks(args, progress);
     std::optional<Tokenizer> tokenizer;
-    if (auto list = args.get("tasks")) {
-        tokenizer.emplace(Tokenizer::load(model->dir()));
-        MultipleChoiceOptions o;
-        o.maxItems = args.getInt("max-items", 0);
-        o.seed = static_cast<uint64_t>(args.getInt("seed", 0));
-        for (const auto& file : splitList(*list))
-            tasks.push_back(loadMultipleChoiceTask(file, o, progress));
-    }
+    if (!tasks.empty()) tokenizer.emplace(Tokenizer::load(model->dir()));
 
     auto measure = [&](const LayerMask& m) {
         const auto loss = evaluateLoss(*model, evalData.windows, m, {fit.batchSize, {}}, progress);

@@ -103,16 +103,9 @@ int runSweep(const std::vector<std::string>& argv) {
     const auto evalFile =
         args.get("eval-data") ? std::filesystem::path(*args.get("eval-data")) : calibration.description.file;
     const auto evalData = args.get("eval-data") ? loadData(args, *model, progress, evalFile) : calibration;
-    std::vector<MultipleChoiceTask> tasks;
+    const auto tasks = loadTasks(args, progress);
     std::optional<Tokenizer> tokenizer;
-    if (auto list = args.get("tasks")) {
-        tokenizer.emplace(Tokenizer::load(model->dir()));
-        MultipleChoiceOptions o;
-        o.maxItems = args.getInt("max-items", 0);
-        o.seed = static_cast<uint64_t>(args.getInt("seed", 0));
-        for (const auto& file : splitList(*list))
-            tasks.push_back(loadMultipleChoiceTask(file, o, progress));
-    }
+    if (!tasks.empty()) tokenizer.emplace(Tokenizer::load(model->dir()));
     std::optional<nlohmann::json> report;
     std::filesystem::path reportFile;
     if (auto file = args.get("importance")) {
