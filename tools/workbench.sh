@@ -9,7 +9,7 @@ cd "$root"
 
 # Debian packages LayerLab builds against (README: "Dependencies" says why each is there).
 packages=(g++ cmake ninja-build pkg-config git libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
-          libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev libgl-dev)
+          libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev qt6-svg-dev libgl-dev)
 # Node and npm (tokenizer parity tests only) may already come from elsewhere; Debian's npm then
 # conflicts, so they are installed only when the commands are missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -1,106 +1,590 @@
 #include "main_window.h"
 
-#include "device.h"
-#include "model_load_job.h"
+#include "cost_model.h"
+#include "cost_panel.h"
+#include "demo_resources.h"
+#include "evaluation_inputs.h"
+#include "generation_page.h"
+#include "importance_chart.h"
+#include "job_runner.h"
+#include "layer_map_model.h"
+#include "layer_map_page.h"
+#include "model_loading.h"
+#include "model_panel.h"
+#include "plan_panel.h"
+#include "pruning_curve_model.h"
+#include "pruning_curve_page.h"
+#include "quick_evaluation.h"
+#include "recovery_panel.h"
+#include "report_export.h"
+#include "workspace.h"
 
 #include <QAction>
+#include <QChartView>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QGroupBox>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSplitter>
 #include <QStatusBar>
-#include <QTextBrowser>
+#include <QTabWidget>
+#include <QTableView>
 #include <QToolBar>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <iostream>
 
 namespace layerlab::ui {
 
+namespace {
+
+constexpr int kMaxRecent = 8;
+
+// A folder dropped or given: the folder itself, or the folder of a file dropped from inside it.
+QString modelFolderOf(const QString& path) {
+    const QFileInfo info(path);
+    if (info.isDir()) return info.absoluteFilePath();
+    if (info.isFile()) return info.absolutePath();
+    return {};
+}
+
+DataSettings defaultDataSettings() {
+    DataSettings d;
+    if (const auto f = demoCalibrationFile(); !f.isEmpty()) d.calibrationFile = f.toStdString();
+    if (const auto f = demoTaskFile(); !f.isEmpty()) d.taskFiles.push_back(f.toStdString());
+    return d;
+}
+
+} // namespace
+
 MainWindow::MainWindow(QWidget* parent)
-    : QMainWindow(parent), loadJob_(new ModelLoadJob(this)), info_(new QTextBrowser(this)),
-      progress_(new QProgressBar(this)), status_(new QLabel(this)),
+    : QMainWindow(parent), workspace_(new Workspace(this)), jobs_(new JobRunner(this)),
+      modelPanel_(new ModelPanel(workspace_, this)), layerMap_(new LayerMapPage(workspace_, this)),
+      chart_(new ImportanceChart(workspace_, this)), costPanel_(new CostPanel(workspace_, this)),
+      planPanel_(new PlanPanel(workspace_, this)), curvePage_(new PruningCurvePage(workspace_, this)),
+      recoveryPanel_(new RecoveryPanel(workspace_, this)),
+      generationPage_(new GenerationPage(workspace_, this)), tabs_(new QTabWidget(this)),
+      status_(new QLabel(this)), progress_(new QProgressBar(this)),
       cancel_(new QPushButton(tr("Cancel"), this)) {
     setWindowTitle(tr("LayerLab"));
-    resize(1100, 720);
-    setCentralWidget(info_);
-    info_->setHtml(tr("<h2>LayerLab</h2><p>Open a Hugging Face model folder (File &gt; Open model).</p>"));
+    setObjectName(QStringLiteral("MainWindow"));
+    setAcceptDrops(true);
+    resize(1400, 860);
+    workspace_->setDataSettings(defaultDataSettings());
 
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(layerMap_);
+    splitter->addWidget(chart_);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+    tabs_->addTab(splitter, tr("Layer map"));
+    tabs_->addTab(curvePage_, tr("Pruning curve"));
+    tabs_->addTab(generationPage_, tr("Generate"));
+    tabs_->setDocumentMode(true);
+    setCentralWidget(tabs_);
+
+    auto* side = new QScrollArea(this);
+    side->setWidget(modelPanel_);
+    side->setWidgetResizable(true);
+    side->setMinimumWidth(290); // the labels fit; narrower clips them
+    auto* sideDock = new QDockWidget(tr("Model and data"), this);
+    sideDock->setObjectName(QStringLiteral("ModelDock"));
+    sideDock->setWidget(side);
+    addDockWidget(Qt::LeftDockWidgetArea, sideDock);
+
+    auto* right = new QWidget(this);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->addWidget(costPanel_, 1);
+    auto* planBox = new QGroupBox(tr("Plans"), right);
+    (new QVBoxLayout(planBox))->addWidget(planPanel_);
+    rightLayout->addWidget(planBox);
+    auto* recoveryBox = new QGroupBox(tr("Recovery (adapters for the removed units)"), right);
+    recoveryBox->setToolTip(recoveryPanel_->toolTip());
+    (new QVBoxLayout(recoveryBox))->addWidget(recoveryPanel_);
+    rightLayout->addWidget(recoveryBox);
+    auto* costDock = new QDockWidget(tr("Cost of the removal set"), this);
+    costDock->setObjectName(QStringLiteral("CostDock"));
+    costDock->setWidget(right);
+    addDockWidget(Qt::RightDockWidgetArea, costDock);
+
+    // Room for the side panel's labels and the cost table's four columns; a saved layout wins.
+    resizeDocks({sideDock, costDock}, {340, 440}, Qt::Horizontal);
+
+    statusBar()->addWidget(status_, 1);
+    progress_->setMinimumWidth(220);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(cancel_);
+    progress_->hide();
+    cancel_->hide();
+    cancel_->setToolTip(tr("Stop the running job and drop the queued ones"));
+    status_->setText(tr("Open a Hugging Face model folder (File > Open model) or drop one here."));
+
+    buildMenus();
+
+    connect(cancel_, &QPushButton::clicked, jobs_, &JobRunner::cancelAll);
+    connect(jobs_, &JobRunner::started, this, [this](const QString& title) {
+        status_->setText(title);
+        progress_->setRange(0, 0);
+        progress_->show();
+        cancel_->show();
+    });
+    connect(jobs_, &JobRunner::progressed, this,
+            [this](const QString& title, const QString& text, qint64 done, qint64 total) {
+                status_->setText(title + QStringLiteral(": ") + text);
+                // QProgressBar counts in int; scale big totals down.
+                const double scale = total > 1000000 ? 1000000.0 / static_cast<double>(total) : 1.0;
+                progress_->setRange(0, static_cast<int>(static_cast<double>(total) * scale));
+                progress_->setValue(static_cast<int>(static_cast<double>(done) * scale));
+            });
+    connect(jobs_, &JobRunner::succeeded, this,
+            [this](const QString& title) { status_->setText(tr("%1: done").arg(title)); });
+    connect(jobs_, &JobRunner::cancelled, this,
+            [this](const QString& title) { status_->setText(tr("%1: stopped").arg(title)); });
+    connect(jobs_, &JobRunner::failed, this, [this](const QString& title, const QString& message) {
+        status_->setText(tr("%1: failed").arg(title));
+        reportError(tr("%1 failed").arg(title), message);
+    });
+    connect(jobs_, &JobRunner::idle, this, [this] {
+        progress_->hide();
+        cancel_->hide();
+    });
+
+    connect(modelPanel_, &ModelPanel::reloadRequested, this,
+            [this](const QString& device, const QString& dtype) {
+                if (workspace_->hasModel())
+                    openModel(QString::fromStdString(workspace_->summary().dir), device, dtype);
+            });
+    connect(layerMap_, &LayerMapPage::computeRequested, this, &MainWindow::computeImportance);
+    connect(costPanel_, &CostPanel::evaluateRequested, this, &MainWindow::evaluate);
+    connect(costPanel_, &CostPanel::autoEvaluateToggled, this, [this](bool on) {
+        QSettings().setValue(QStringLiteral("autoEvaluate"), on);
+        if (on && workspace_->hasModel()) evaluate();
+    });
+    connect(planPanel_, &PlanPanel::angularNeeded, this, [this](int n) {
+        pendingRunLength_ = n;
+        computeImportance({{"angular"}, n, 8});
+    });
+    connect(curvePage_, &PruningCurvePage::runRequested, this, &MainWindow::runPruningCurve);
+    connect(curvePage_, &PruningCurvePage::stopRequested, this,
+            [this] { jobs_->cancelKind(QStringLiteral("curve")); });
+    connect(curvePage_, &PruningCurvePage::exportImageRequested, this,
+            [this] { exportImage(curvePage_->chartView(), tr("pruning curve"), curvePage_->title()); });
+    connect(curvePage_, &PruningCurvePage::exportCsvRequested, this, [this] {
+        exportCsv(tr("pruning curve"), [this](const QString& path) {
+            return saveTableCsv(*curvePage_->model(), path, PruningCurveModel::ValueRole);
+        });
+    });
+    connect(recoveryPanel_, &RecoveryPanel::fitRequested, this, &MainWindow::recover);
+    connect(recoveryPanel_, &RecoveryPanel::removeRequested, this, &MainWindow::removeAdapters);
+    connect(recoveryPanel_, &RecoveryPanel::saveRequested, this, [this] {
+        auto path =
+            QFileDialog::getSaveFileName(this, tr("Save adapters"), {}, tr("safetensors (*.safetensors)"));
+        if (path.isEmpty()) return;
+        if (!path.endsWith(QStringLiteral(".safetensors"))) path += QStringLiteral(".safetensors");
+        if (const auto error = saveInstalledAdapters(*workspace_, path); !error.isEmpty())
+            reportError(tr("Saving adapters failed"), error);
+        else
+            status_->setText(tr("Wrote %1").arg(path));
+    });
+    connect(generationPage_, &GenerationPage::generateRequested, this, &MainWindow::generate);
+    connect(workspace_, &Workspace::maskChanged, this, &MainWindow::maskChanged);
+    connect(workspace_, &Workspace::adaptersChanged, this, [this] {
+        // The latest evaluation was of the model without these adapters.
+        if (costPanel_->autoEvaluate() && workspace_->hasModel() && !workspace_->mask().empty()) evaluate();
+    });
+    connect(workspace_, &Workspace::modelChanged, this, &MainWindow::updateTitle);
+    connect(workspace_, &Workspace::scoresChanged, this, [this] {
+        const auto& s = workspace_->scores();
+        if (pendingRunLength_ > 0 && s.angularN == pendingRunLength_ &&
+            !s.at("angular", Unit::Block).empty()) {
+            pendingRunLength_ = 0;
+            planPanel_->applyBestRun();
+        }
+    });
+
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
+    costPanel_->setAutoEvaluate(settings.value(QStringLiteral("autoEvaluate"), false).toBool());
+    modelPanel_->setDevice(settings.value(QStringLiteral("device"), QStringLiteral("cpu")).toString());
+    modelPanel_->setDtype(settings.value(QStringLiteral("dtype"), QStringLiteral("f32")).toString());
+}
+
+MainWindow::~MainWindow() {
+    // Stop the worker before the workspace it posts to goes away.
+    delete jobs_;
+}
+
+void MainWindow::buildMenus() {
     auto* open = new QAction(tr("&Open model..."), this);
     open->setShortcut(QKeySequence::Open);
     connect(open, &QAction::triggered, this, &MainWindow::chooseModel);
+    auto* openDemo = new QAction(tr("Open the &demo model"), this);
+    connect(openDemo, &QAction::triggered, this, [this] {
+        const auto demo = demoModelDir();
+        if (demo.isEmpty())
+            reportError(tr("Cannot open the demo model"), tr("The bundled demo model was not found."));
+        else
+            openModel(demo);
+    });
     auto* quit = new QAction(tr("&Quit"), this);
     quit->setShortcut(QKeySequence::Quit);
     connect(quit, &QAction::triggered, this, &QWidget::close);
+
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(open);
+    file->addAction(openDemo);
+    recentMenu_ = file->addMenu(tr("&Recent models"));
+    connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::fillRecentMenu);
+    fillRecentMenu();
+    file->addSeparator();
+    auto* exportMenu = file->addMenu(tr("&Export"));
+    exportMenu->addAction(tr("Layer map as PNG/SVG..."), this,
+                          [this] { exportImage(layerMap_, tr("layer map"), tr("Layer map")); });
+    exportMenu->addAction(tr("Layer map table as CSV..."), this, [this] {
+        exportCsv(tr("layer map table"), [this](const QString& path) {
+            return saveTableCsv(*layerMap_->model(), path, LayerMapModel::ValueRole,
+                                LayerMapModel::StdErrRole);
+        });
+    });
+    exportMenu->addAction(tr("Chart as PNG/SVG..."), this,
+                          [this] { exportImage(chart_->chartView(), tr("chart"), chart_->title()); });
+    exportMenu->addAction(tr("Chart data as CSV..."), this, [this] {
+        exportCsv(tr("chart data"), [this](const QString& path) { return chart_->saveCsv(path); });
+    });
+    exportMenu->addAction(tr("Pruning curve as PNG/SVG..."), this, [this] {
+        exportImage(curvePage_->chartView(), tr("pruning curve"), curvePage_->title());
+    });
+    exportMenu->addAction(tr("Pruning curve data as CSV..."), this, [this] {
+        exportCsv(tr("pruning curve"), [this](const QString& path) {
+            return saveTableCsv(*curvePage_->model(), path, PruningCurveModel::ValueRole);
+        });
+    });
+    exportMenu->addAction(tr("Cost table as CSV..."), this, [this] {
+        exportCsv(tr("cost table"), [this](const QString& path) {
+            return saveTableCsv(*costPanel_->model(), path, CostModel::ValueRole);
+        });
+    });
     file->addSeparator();
     file->addAction(quit);
-    addToolBar(tr("Main"))->addAction(open);
 
-    statusBar()->addWidget(status_, 1);
-    statusBar()->addPermanentWidget(progress_);
-    statusBar()->addPermanentWidget(cancel_);
-    setBusy(false);
-    connect(cancel_, &QPushButton::clicked, loadJob_, &ModelLoadJob::cancel);
-    connect(loadJob_, &ModelLoadJob::progressed, this,
-            [this](const QString& stage, qint64 done, qint64 total) {
-                status_->setText(stage);
-                progress_->setRange(0, static_cast<int>(total));
-                progress_->setValue(static_cast<int>(done));
-            });
-    connect(loadJob_, &ModelLoadJob::loaded, this, &MainWindow::showModel);
-    connect(loadJob_, &ModelLoadJob::failed, this, [this](const QString& msg) {
-        setBusy(false);
-        status_->setText(tr("Loading failed"));
-        QMessageBox::warning(this, tr("Cannot open model"), msg);
-    });
-    connect(loadJob_, &ModelLoadJob::cancelled, this, [this] {
-        setBusy(false);
-        status_->setText(tr("Loading stopped"));
-    });
+    auto* compute = new QAction(tr("&Compute importance"), this);
+    compute->setShortcut(Qt::CTRL | Qt::Key_I);
+    connect(compute, &QAction::triggered, this, [this] { computeImportance(layerMap_->request()); });
+    auto* evaluateAction = new QAction(tr("&Evaluate"), this);
+    evaluateAction->setShortcut(Qt::CTRL | Qt::Key_E);
+    connect(evaluateAction, &QAction::triggered, this, &MainWindow::evaluate);
+    auto* cancel = new QAction(tr("&Stop jobs"), this);
+    cancel->setShortcut(Qt::Key_Escape);
+    connect(cancel, &QAction::triggered, jobs_, &JobRunner::cancelAll);
+    auto* analysis = menuBar()->addMenu(tr("&Analysis"));
+    analysis->addAction(compute);
+    analysis->addAction(evaluateAction);
+    analysis->addAction(cancel);
+
+    auto* toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName(QStringLiteral("MainToolBar"));
+    toolbar->addAction(open);
+    toolbar->addAction(compute);
+    toolbar->addAction(evaluateAction);
 }
 
 void MainWindow::chooseModel() {
-    const auto dir = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"));
+    const auto dir =
+        QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"),
+                                          QSettings().value(QStringLiteral("lastDir")).toString());
     if (!dir.isEmpty()) openModel(dir);
 }
 
-void MainWindow::openModel(const QString& dir) {
-    if (loadJob_->running()) return;
-    setBusy(true);
-    status_->setText(tr("Opening %1").arg(dir));
-    loadJob_->start(dir, LoadOptions{});
+void MainWindow::openModel(const QString& dir, const QString& deviceIn, const QString& dtypeIn) {
+    const QString folder = modelFolderOf(dir);
+    if (folder.isEmpty()) {
+        reportError(tr("Cannot open model"), tr("%1: no such folder").arg(dir));
+        return;
+    }
+    if (!QFileInfo::exists(QDir(folder).filePath(QStringLiteral("config.json")))) {
+        reportError(tr("Cannot open model"),
+                    tr("%1: not a Hugging Face model folder (it has no config.json)").arg(folder));
+        return;
+    }
+    const QString device = deviceIn.isEmpty() ? modelPanel_->device() : deviceIn;
+    const QString dtype = dtypeIn.isEmpty() ? modelPanel_->dtype() : dtypeIn;
+    // Jobs of the old model would post into the new one's state.
+    jobs_->cancelAll();
+    const auto path = std::filesystem::path(folder.toStdString());
+    const bool sameModel = workspace_->hasModel() && workspace_->summary().dir == path.string();
+    const LayerMask keepMask = workspace_->mask();
+    const auto dev = device.toStdString();
+    const auto dt = dtype.toStdString();
+    auto* ws = workspace_;
+    jobs_->submit(
+        tr("Opening %1").arg(QFileInfo(folder).fileName()),
+        [=, this](const JobContext& ctx) {
+            auto loaded = std::make_shared<LoadedModel>(loadModelFolder(path, dev, dt, ctx.progress()));
+            ctx.post([=, this] {
+                ws->setModel(loaded->model, loaded->tokenizer, loaded->summary);
+                // Loading again elsewhere keeps the removal set the user built.
+                if (sameModel && keepMask.numLayers() == ws->numLayers()) ws->setMask(keepMask);
+                rememberRecent(folder);
+                QSettings().setValue(QStringLiteral("device"), device);
+                QSettings().setValue(QStringLiteral("dtype"), dtype);
+                for (const auto& name : loaded->summary.unusedTensors)
+                    std::cerr << "note: tensor '" << name << "' in the checkpoint is not used\n";
+            });
+        },
+        QStringLiteral("load"));
 }
 
-void MainWindow::setBusy(bool busy) {
-    progress_->setVisible(busy);
-    cancel_->setVisible(busy);
+void MainWindow::computeImportance(const ImportanceJobRequest& requestIn) {
+    if (!workspace_->hasModel()) {
+        reportError(tr("Nothing to compute"), tr("Open a model first."));
+        return;
+    }
+    if (requestIn.metrics.empty()) {
+        reportError(tr("Nothing to compute"), tr("Tick at least one metric."));
+        return;
+    }
+    auto request = requestIn;
+    auto* ws = workspace_;
+    const auto model = ws->model();
+    const auto tokenizer = ws->tokenizer();
+    const auto inputs = ws->inputs();
+    const auto settings = ws->dataSettings();
+    QString names;
+    for (const auto& m : request.metrics)
+        names += (names.isEmpty() ? "" : ", ") + QString::fromStdString(m);
+    const bool valued = std::any_of(request.metrics.begin(), request.metrics.end(), usesValueFunction);
+    if (valued && request.valueFunction != "loss")
+        names += tr("; value %1").arg(QString::fromStdString(request.valueFunction));
+    jobs_->submit(tr("Importance (%1)").arg(names), [=](const JobContext& ctx) {
+        const auto in = inputsOrLoad(inputs, *model, tokenizer.get(), settings, ctx.progress(),
+                                     [&](auto loaded) { ctx.post([ws, loaded] { ws->setInputs(loaded); }); });
+        const auto windows = sampleWindows(in->windows, settings.importanceWindows);
+        std::vector<TokenWindow> valueWindows;
+        if (valued && request.valueFunction == "task_loss")
+            valueWindows = taskLossWindows(tokenizer.get(), *in, settings.evaluationItems);
+        runImportanceStages(
+            *model, windows, valueWindows, request,
+            [&](const ScoreTable& stage) { ctx.post([ws, stage] { ws->mergeScores(stage); }); },
+            ctx.progress());
+    });
 }
 
-void MainWindow::showModel(std::shared_ptr<Model> model) {
-    setBusy(false);
-    model_ = std::move(model);
-    const auto& c = model_->config();
-    const auto p = model_->parameterCounts();
-    QString html =
-        tr("<h2>%1</h2><table>").arg(QString::fromStdString(model_->dir().string()).toHtmlEscaped());
-    auto row = [&](const QString& k, const QString& v) {
-        html += "<tr><td><b>" + k + "</b></td><td>" + v + "</td></tr>";
-    };
-    row(tr("Architecture"), architectureName(c.architecture));
-    row(tr("Layers"), QString::number(c.numLayers));
-    row(tr("Hidden / FFN"), QString("%1 / %2").arg(c.hiddenSize).arg(c.intermediateSize));
-    row(tr("Heads"), QString("%1 x %2, %3 KV").arg(c.numHeads).arg(c.headDim).arg(c.numKvHeads));
-    row(tr("Parameters"), QLocale().toString(static_cast<qlonglong>(p.total)));
-    row(tr("Per block"), tr("%1 (attention %2, FFN %3)")
-                             .arg(QLocale().toString(static_cast<qlonglong>(p.block(0))))
-                             .arg(QLocale().toString(static_cast<qlonglong>(p.attention[0])))
-                             .arg(QLocale().toString(static_cast<qlonglong>(p.ffn[0]))));
-    row(tr("Dtype"), QString::fromStdString((c.dtype.empty() ? "?" : c.dtype) + " stored, " +
-                                            dtypeName(model_->dtype()) + " on " + model_->device().str()));
-    html += "</table>";
-    info_->setHtml(html);
-    status_->setText(tr("Ready"));
+void MainWindow::runPruningCurve(const PruningCurveRequest& request) {
+    if (!workspace_->hasModel()) {
+        reportError(tr("No pruning curve"), tr("Open a model first."));
+        return;
+    }
+    if (request.metrics.empty()) {
+        reportError(tr("No pruning curve"), tr("Tick at least one metric."));
+        return;
+    }
+    auto* ws = workspace_;
+    auto* page = curvePage_;
+    const auto model = ws->model();
+    const auto tokenizer = ws->tokenizer();
+    const auto inputs = ws->inputs();
+    const auto settings = ws->dataSettings();
+    const auto known = ws->scores();
+    page->model()->clear();
+    page->setRunning(true);
+    jobs_->submit(
+        tr("Pruning curve"),
+        [=](const JobContext& ctx) {
+            const auto in =
+                inputsOrLoad(inputs, *model, tokenizer.get(), settings, ctx.progress(),
+                             [&](auto loaded) { ctx.post([ws, loaded] { ws->setInputs(loaded); }); });
+            layerlab::ui::runPruningCurve(
+                *model, tokenizer.get(), *in, settings, known, request,
+                [&](const ScoreTable& t) { ctx.post([ws, t] { ws->mergeScores(t); }); },
+                [&](const PruningCurvePoint& p) { ctx.post([page, p] { page->model()->addPoint(p); }); },
+                ctx.progress());
+        },
+        QStringLiteral("curve"));
+    jobs_->submitGuiStep(
+        tr("Pruning curve finished"), [page] { page->setRunning(false); }, true);
+}
+
+void MainWindow::recover(const RecoveryRequest& request) {
+    if (!workspace_->hasModel() || workspace_->mask().empty()) {
+        reportError(tr("Nothing to recover"),
+                    tr("Remove some units first: adapters stand in for removed units."));
+        return;
+    }
+    auto* panel = recoveryPanel_;
+    submitRecovery(*jobs_, *workspace_, request, [panel](const RecoveryResult& r) { panel->showResult(r); });
+}
+
+void MainWindow::removeAdapters() {
+    submitRemoveAdapters(*jobs_, *workspace_);
+}
+
+void MainWindow::generate(const GenerationRequest& request) {
+    if (!workspace_->hasModel()) {
+        reportError(tr("Nothing to generate with"), tr("Open a model first."));
+        return;
+    }
+    auto* page = generationPage_;
+    const auto model = workspace_->model();
+    const auto tokenizer = workspace_->tokenizer();
+    const auto mask = workspace_->mask();
+    jobs_->submit(
+        tr("Generating"),
+        [=](const JobContext& ctx) {
+            const auto r = runGeneration(*model, tokenizer.get(), mask, request, ctx.progress());
+            ctx.post([page, r] { page->showResult(r); });
+        },
+        QStringLiteral("generate"));
+}
+
+void MainWindow::evaluate() {
+    if (!workspace_->hasModel()) return;
+    auto* ws = workspace_;
+    auto* panel = costPanel_;
+    const auto model = ws->model();
+    const auto tokenizer = ws->tokenizer();
+    const auto inputs = ws->inputs();
+    const auto settings = ws->dataSettings();
+    const auto mask = ws->mask();
+    const LayerMask full(ws->numLayers());
+    std::vector<std::optional<QuickEvaluation>> baselines;
+    for (int level = 0; level < kQuickLevels; ++level)
+        baselines.push_back(ws->baseline(level));
+    panel->setEvaluationStatus(tr("Evaluating on a small sample..."));
+    // A newer evaluation supersedes a running one: only the latest removal set matters.
+    jobs_->submit(
+        tr("Quick evaluation"),
+        [=](const JobContext& ctx) {
+            const auto in =
+                inputsOrLoad(inputs, *model, tokenizer.get(), settings, ctx.progress(),
+                             [&](auto loaded) { ctx.post([ws, loaded] { ws->setInputs(loaded); }); });
+            for (int level = 0; level < kQuickLevels; ++level) {
+                const auto sizes = quickLevel(settings, level);
+                if (!baselines[level]) {
+                    const auto r =
+                        runQuickEvaluation(*model, tokenizer.get(), *in, level, sizes, full, ctx.progress());
+                    ctx.post([ws, r] { ws->addEvaluation(r); });
+                } else if (mask.empty()) {
+                    // Back to the full model: its known result is the current one again.
+                    ctx.post([ws, r = *baselines[level]] { ws->addEvaluation(r); });
+                }
+                if (!mask.empty()) {
+                    const auto r =
+                        runQuickEvaluation(*model, tokenizer.get(), *in, level, sizes, mask, ctx.progress());
+                    ctx.post([ws, r] { ws->addEvaluation(r); });
+                }
+
+                const QString text =
+                    level + 1 < kQuickLevels
+                        ? tr("Quick estimate (%1 windows, up to %2 items per task); refining...")
+                              .arg(sizes.windows)
+                              .arg(sizes.items)
+                        : tr("Refined (%1 windows, up to %2 items per task).")
+                              .arg(sizes.windows)
+                              .arg(sizes.items);
+                ctx.post([panel, text] { panel->setEvaluationStatus(text); });
+            }
+        },
+        QStringLiteral("evaluate"));
+}
+
+void MainWindow::maskChanged() {
+    if (costPanel_->autoEvaluate() && workspace_->hasModel()) evaluate();
+}
+
+void MainWindow::updateTitle() {
+    const auto& s = workspace_->summary();
+    setWindowTitle(s.empty() ? tr("LayerLab")
+                             : tr("%1 - LayerLab").arg(QFileInfo(QString::fromStdString(s.dir)).fileName()));
+}
+
+void MainWindow::rememberRecent(const QString& dir) {
+    QSettings settings;
+    auto recent = settings.value(QStringLiteral("recentModels")).toStringList();
+    recent.removeAll(dir);
+    recent.prepend(dir);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    settings.setValue(QStringLiteral("recentModels"), recent);
+    settings.setValue(QStringLiteral("lastDir"), QFileInfo(dir).absolutePath());
+}
+
+void MainWindow::fillRecentMenu() {
+    recentMenu_->clear();
+    const auto recent = QSettings().value(QStringLiteral("recentModels")).toStringList();
+    for (const auto& dir : recent) {
+        auto* action = recentMenu_->addAction(dir);
+        connect(action, &QAction::triggered, this, [this, dir] { openModel(dir); });
+    }
+    if (recent.isEmpty()) recentMenu_->addAction(tr("(none yet)"))->setEnabled(false);
+}
+
+void MainWindow::reportError(const QString& title, const QString& message) {
+    Q_EMIT errorReported(title, message);
+    if (!interactive_) {
+        std::cerr << title.toStdString() << ": " << message.toStdString() << "\n";
+        status_->setText(title + QStringLiteral(": ") + message);
+        return;
+    }
+    QMessageBox::critical(this, title, message);
+}
+
+void MainWindow::exportImage(QWidget* widget, const QString& what, const QString& title) {
+    QString filter;
+    auto path = QFileDialog::getSaveFileName(this, tr("Export %1").arg(what), {},
+                                             tr("PNG image (*.png);;SVG image (*.svg)"), &filter);
+    if (path.isEmpty()) return;
+    if (!path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) &&
+        !path.endsWith(QStringLiteral(".svg"), Qt::CaseInsensitive))
+        path += filter.contains(QStringLiteral("svg")) ? QStringLiteral(".svg") : QStringLiteral(".png");
+    if (const auto error = saveWidgetImage(widget, path, title); !error.isEmpty())
+        reportError(tr("Export failed"), error);
+    else
+        status_->setText(tr("Wrote %1").arg(path));
+}
+
+void MainWindow::exportCsv(const QString& what, const std::function<QString(const QString&)>& save) {
+    auto path = QFileDialog::getSaveFileName(this, tr("Export %1").arg(what), {}, tr("CSV (*.csv)"));
+    if (path.isEmpty()) return;
+    if (!path.endsWith(QStringLiteral(".csv"), Qt::CaseInsensitive)) path += QStringLiteral(".csv");
+    if (const auto error = save(path); !error.isEmpty())
+        reportError(tr("Export failed"), error);
+    else
+        status_->setText(tr("Wrote %1").arg(path));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const auto* mime = event->mimeData();
+    if (mime->hasUrls() && !mime->urls().isEmpty() && mime->urls().first().isLocalFile() &&
+        !modelFolderOf(mime->urls().first().toLocalFile()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const auto urls = event->mimeData()->urls();
+    if (urls.isEmpty()) return;
+    event->acceptProposedAction();
+    openModel(urls.first().toLocalFile());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    QSettings settings;
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("windowState"), saveState());
+    jobs_->cancelAll();
+    QMainWindow::closeEvent(event);
 }
 
 } // namespace layerlab::ui

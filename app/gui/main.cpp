@@ -1,9 +1,93 @@
 // layerlab: the Qt workbench. `layerlab [MODEL_DIR]` opens a model folder at start.
+// `--screenshot FILE` opens the model (the demo without MODEL_DIR), computes cosine, angular and
+// drop-loss importance, removes the best run of two blocks, fits bias adapters for them, evaluates,
+// saves the window as PNG; then runs a pruning curve and a generation and saves those tabs as
+// FILE's name + "_curve.png" / "_generate.png", and exits (docs, layout checks).
 
+#include "demo_resources.h"
+#include "generation_page.h"
+#include "job_runner.h"
+#include "layer_map_page.h"
 #include "main_window.h"
+#include "plan_panel.h"
+#include "pruning_curve_page.h"
+#include "report_export.h"
+#include "workspace.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <iostream>
+
+namespace {
+
+// Drives the window through a realistic session, one step per idle job queue.
+void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
+    using namespace layerlab::ui;
+    window.setInteractive(false);
+    auto step = std::make_shared<int>(0);
+    QObject::connect(&window, &MainWindow::errorReported, qApp,
+                     [](const QString&, const QString&) { QCoreApplication::exit(1); });
+    const QFileInfo info(file);
+    const QString base = info.dir().filePath(info.completeBaseName());
+    auto save = [&window](const QString& path) {
+        const auto error = saveWidgetImage(&window, path);
+        if (!error.isEmpty()) {
+            std::cerr << error.toStdString() << "\n";
+            QCoreApplication::exit(1);
+        }
+    };
+    QObject::connect(window.jobs(), &JobRunner::idle, qApp, [&window, file, base, step, save] {
+        switch ((*step)++) {
+        case 0: // model loaded
+            window.computeImportance({{"cosine", "angular", "drop_loss"}, 2, 8});
+            break;
+        case 1:
+            window.planPanel()->setRunLength(2);
+            window.planPanel()->applyBestRun();
+            window.recover({false, 16, 1e-4, 8});
+            break;
+        case 2:
+            window.evaluate();
+            break;
+        case 3:
+            QTimer::singleShot(300, qApp, [&window, file, save] {
+                save(file);
+                PruningCurveRequest curve;
+                curve.metrics = {"cosine", "drop_loss", "angular"};
+                curve.maxUnits = 5;
+                window.tabs()->setCurrentIndex(1);
+                window.curvePage()->setRequest(curve);
+                window.runPruningCurve(curve);
+            });
+            break;
+        case 4:
+            QTimer::singleShot(300, qApp, [&window, base, save] {
+                save(base + QStringLiteral("_curve.png"));
+                window.tabs()->setCurrentIndex(2);
+                const GenerationRequest g{"And God said", 40, 0, 1, 0};
+                window.generationPage()->setRequest(g);
+                window.generate(g);
+            });
+            break;
+        default:
+            QTimer::singleShot(300, qApp, [base, save] {
+                save(base + QStringLiteral("_generate.png"));
+                QCoreApplication::exit(0);
+            });
+        }
+    });
+    QTimer::singleShot(10 * 60 * 1000, qApp, [] {
+        std::cerr << "screenshot: timed out\n";
+        QCoreApplication::exit(1);
+    });
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -15,10 +99,18 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument("model", "Hugging Face model folder to open");
+    QCommandLineOption screenshot("screenshot",
+                                  "Run a short demo session, save the window as PNG to FILE, exit.", "FILE");
+    parser.addOption(screenshot);
     parser.process(app);
 
     layerlab::ui::MainWindow window;
     window.show();
-    if (!parser.positionalArguments().isEmpty()) window.openModel(parser.positionalArguments().first());
+    QString dir = parser.positionalArguments().isEmpty() ? QString() : parser.positionalArguments().first();
+    if (parser.isSet(screenshot)) {
+        if (dir.isEmpty()) dir = layerlab::ui::demoModelDir();
+        takeScreenshot(window, parser.value(screenshot));
+    }
+    if (!dir.isEmpty()) window.openModel(dir);
     return app.exec();
 }

@@ -1,0 +1,356 @@
+// The workbench end to end on the bundled demo model: open, compute importance, toggle units,
+// read the cost panel, evaluate, apply plans, export; the GUI thread must stay responsive.
+
+#include "cost_model.h"
+#include "cost_panel.h"
+#include "generation_page.h"
+#include "importance_chart.h"
+#include "job_runner.h"
+#include "layer_map_model.h"
+#include "layer_map_page.h"
+#include "main_window.h"
+#include "model.h"
+#include "plan_panel.h"
+#include "pruning_curve_model.h"
+#include "pruning_curve_page.h"
+#include "recovery_panel.h"
+#include "report_export.h"
+#include "ui_test_helpers.h"
+#include "workspace.h"
+
+#include <QChartView>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QMimeData>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+using namespace layerlab;
+using namespace layerlab::ui;
+
+namespace {
+
+// Longest gap between ticks of a 5 ms timer while it runs: how long the GUI thread was blocked.
+class StallMeter {
+public:
+    StallMeter() {
+        timer_.setInterval(5);
+        QObject::connect(&timer_, &QTimer::timeout,
+                         [this] { maxGap_ = std::max(maxGap_, clock_.restart()); });
+        clock_.start();
+        timer_.start();
+    }
+    qint64 maxGapMs() const { return maxGap_; }
+
+private:
+    QTimer timer_;
+    QElapsedTimer clock_;
+    qint64 maxGap_ = 0;
+};
+
+// Waits for the job queue to run empty and says how long that took.
+// Small samples keep the test quick; the numbers checked do not depend on them.
+void useSmallSamples(Workspace* ws) {
+    auto d = ws->dataSettings();
+    d.importanceWindows = 8;
+    d.evaluationWindows = 4;
+    d.evaluationItems = 10;
+    ws->setDataSettings(d);
+}
+
+bool waitIdle(MainWindow& w, int ms = 240000) {
+    QElapsedTimer clock;
+    clock.start();
+    const QString what = w.jobs()->currentTitle();
+    bool ok = true;
+    if (w.jobs()->busy()) {
+        QSignalSpy idle(w.jobs(), &JobRunner::idle);
+        ok = idle.wait(ms);
+    }
+    std::printf("  %s: %.1f s\n", qPrintable(what), static_cast<double>(clock.elapsed()) / 1000.0);
+    return ok;
+}
+
+QByteArray readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+} // namespace
+
+TEST(WorkbenchSession, DemoModelFromOpenToExport) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    w.openModel(test::demoDir(), "cpu", "f32");
+    ASSERT_TRUE(waitIdle(w));
+    useSmallSamples(w.workspace());
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    auto* ws = w.workspace();
+    ASSERT_TRUE(ws->hasModel());
+    EXPECT_EQ(ws->numLayers(), 10);
+    EXPECT_EQ(ws->summary().totalParameters, 13702400);
+    // remembered for File > Recent models
+    EXPECT_EQ(QSettings().value("recentModels").toStringList().value(0),
+              QFileInfo(test::demoDir()).absoluteFilePath());
+    // bundled defaults preselected
+    EXPECT_EQ(ws->dataSettings().calibrationFile.filename(), "heldout.txt");
+    ASSERT_EQ(ws->dataSettings().taskFiles.size(), 1u);
+    EXPECT_EQ(ws->dataSettings().taskFiles[0].filename(), "next_verse.jsonl");
+
+    {
+        StallMeter meter;
+        w.computeImportance({{"cosine", "angular"}, 3, 8});
+        ASSERT_TRUE(waitIdle(w));
+        EXPECT_LT(meter.maxGapMs(), 100) << "the GUI thread stalled while importance ran";
+    }
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    auto* map = w.layerMap()->model();
+    ASSERT_EQ(map->columnCount(), LayerMapModel::FirstMetricColumn + 4); // cosine x 3, angular
+    for (int r = 0; r < 10; ++r) {
+        const double v =
+            map->index(r, map->columnOf("cosine", Unit::Block)).data(LayerMapModel::ValueRole).toDouble();
+        EXPECT_TRUE(std::isfinite(v) && v > 0 && v < 2) << r;
+    }
+    EXPECT_EQ(ws->scores().angularN, 3);
+    EXPECT_EQ(ws->scores().at("angular", Unit::Block).size(), 8u); // L - n + 1
+
+    // Toggle a block through its checkbox and an attention sub-layer through its heat cell.
+    auto* cost = w.costPanel()->model();
+    ASSERT_TRUE(map->setData(map->index(4, LayerMapModel::BlockOnColumn), Qt::Unchecked, Qt::CheckStateRole));
+    ASSERT_TRUE(map->toggleAt(map->index(7, map->columnOf("cosine", Unit::Attention))));
+    EXPECT_EQ(ws->mask().toSpec(), "block:4,attn:7");
+    EXPECT_DOUBLE_EQ(
+        cost->index(CostModel::ParametersRow, CostModel::ChangeColumn).data(CostModel::ValueRole).toDouble(),
+        -(950784.0 + 164096.0));
+    EXPECT_DOUBLE_EQ(
+        cost->index(CostModel::KvCacheRow, CostModel::ChangeColumn).data(CostModel::ValueRole).toDouble(),
+        -1024.0);
+
+    // Quick evaluation: full model and removal set, on the same sample.
+    w.evaluate();
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    ASSERT_TRUE(ws->latest().has_value());
+    EXPECT_EQ(ws->latest()->mask.toSpec(), "block:4,attn:7");
+    EXPECT_EQ(ws->latest()->level, 1);
+    ASSERT_TRUE(ws->baseline(1).has_value());
+    const double fullPpl = ws->baseline(1)->perplexity;
+    EXPECT_GT(fullPpl, 10);
+    EXPECT_LT(fullPpl, 60);                       // 26.3 on the whole held-out text (README)
+    EXPECT_GT(ws->latest()->perplexity, fullPpl); // removing a block hurts
+    ASSERT_EQ(cost->rowCount(), CostModel::FirstTaskRow + 2);
+    const double acc =
+        cost->index(CostModel::FirstTaskRow, CostModel::FullColumn).data(CostModel::ValueRole).toDouble();
+    EXPECT_GE(acc, 0.0); // 10 items: too few for a tighter bound
+    EXPECT_LE(acc, 1.0);
+    EXPECT_EQ(ws->baseline(1)->tasks.at(0).items, 10);
+    EXPECT_FALSE(
+        cost->index(CostModel::LossRow, CostModel::PrunedColumn).data(CostModel::StaleRole).toBool());
+
+    // Plans: best run of 3 blocks by angular distance (scores present), k least important.
+    w.planPanel()->setRunLength(3);
+    ASSERT_TRUE(w.planPanel()->applyBestRun());
+    const auto& angular = ws->scores().at("angular", Unit::Block);
+    const auto best = std::min_element(angular.begin(), angular.end()) - angular.begin();
+    EXPECT_EQ(ws->mask().toSpec(), "block:" + std::to_string(best) + "-" + std::to_string(best + 2));
+    w.planPanel()->setChoice("cosine", static_cast<int>(Unit::Ffn), 2);
+    ASSERT_TRUE(w.planPanel()->applyLeastImportant());
+    EXPECT_EQ(ws->mask().removedUnits().size(), 2u);
+    EXPECT_EQ(ws->mask().removedUnits()[0].unit, Unit::Ffn);
+
+    // Exports for reports.
+    QTemporaryDir dir;
+    w.chart()->setMetric("cosine");
+    ASSERT_EQ(saveWidgetImage(w.chart()->chartView(), dir.filePath("chart.png"), w.chart()->title()),
+              QString());
+    ASSERT_EQ(saveWidgetImage(w.chart()->chartView(), dir.filePath("chart.svg"), w.chart()->title()),
+              QString());
+    ASSERT_EQ(w.chart()->saveCsv(dir.filePath("chart.csv")), QString());
+    ASSERT_EQ(
+        saveTableCsv(*map, dir.filePath("map.csv"), LayerMapModel::ValueRole, LayerMapModel::StdErrRole),
+        QString());
+    EXPECT_TRUE(readAll(dir.filePath("chart.png")).startsWith("\x89PNG"));
+    EXPECT_TRUE(readAll(dir.filePath("chart.svg")).contains("Importance per layer: cosine"));
+    const auto chartCsv = readAll(dir.filePath("chart.csv"));
+    EXPECT_TRUE(chartCsv.startsWith("layer,cosine block,cosine attn,cosine ffn\n0,"));
+    EXPECT_EQ(chartCsv.count('\n'), 11);
+    const auto mapCsv = readAll(dir.filePath("map.csv"));
+    EXPECT_TRUE(mapCsv.startsWith("layer,runs block,runs attn,runs ffn,cosine block,"))
+        << mapCsv.left(80).toStdString();
+}
+
+TEST(WorkbenchSession, AutoEvaluateFollowsToggles) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    MainWindow w;
+    w.setInteractive(false);
+    w.openModel(test::demoDir(), "cpu", "f32");
+    ASSERT_TRUE(waitIdle(w));
+    useSmallSamples(w.workspace());
+    w.costPanel()->setAutoEvaluate(true); // evaluates the full model at once
+    auto* ws = w.workspace();
+    ws->toggle(Unit::Block, 1);
+    ws->toggle(Unit::Block, 2); // supersedes the evaluation of block:1
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_TRUE(ws->latest().has_value());
+    EXPECT_EQ(ws->latest()->mask.toSpec(), "block:1-2");
+    EXPECT_EQ(ws->latest()->level, 1); // refined
+    w.costPanel()->setAutoEvaluate(false);
+}
+
+TEST(WorkbenchSession, BadFolderGivesAReadableError) {
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    QTemporaryDir dir;
+    w.openModel(dir.path());
+    ASSERT_EQ(errors.count(), 1);
+    EXPECT_TRUE(errors.first().at(1).toString().contains(dir.path()));
+    EXPECT_TRUE(errors.first().at(1).toString().contains("config.json"));
+
+    // A config.json that does not parse: the core's message names the file.
+    QFile config(dir.filePath("config.json"));
+    ASSERT_TRUE(config.open(QIODevice::WriteOnly));
+    config.write("{ not json");
+    config.close();
+    w.openModel(dir.path());
+    ASSERT_TRUE(waitIdle(w, 60000));
+    ASSERT_EQ(errors.count(), 2);
+    EXPECT_TRUE(errors.last().at(1).toString().contains("config.json"))
+        << errors.last().at(1).toString().toStdString();
+    EXPECT_FALSE(w.workspace()->hasModel()); // the window stays usable
+}
+
+TEST(WorkbenchSession, DroppedFolderIsOpened) {
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    QTemporaryDir dir; // not a model folder: the drop is taken, the error names it
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(dir.path())});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &enter);
+    EXPECT_TRUE(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &drop);
+    ASSERT_EQ(errors.count(), 1);
+    EXPECT_TRUE(errors.first().at(1).toString().contains(dir.path()));
+}
+
+TEST(WorkbenchSession, CancellingImportanceKeepsTheScoresItHad) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    MainWindow w;
+    w.setInteractive(false);
+    w.openModel(test::demoDir(), "cpu", "f32");
+    ASSERT_TRUE(waitIdle(w));
+    useSmallSamples(w.workspace());
+    w.computeImportance({{"cosine"}, 1, 8});
+    ASSERT_TRUE(waitIdle(w));
+    const auto before = w.workspace()->scores().values;
+
+    QSignalSpy progressed(w.jobs(), &JobRunner::progressed);
+    QSignalSpy cancelled(w.jobs(), &JobRunner::cancelled);
+    QSignalSpy failed(w.jobs(), &JobRunner::failed);
+    w.computeImportance({{"drop_loss"}, 1, 8}); // one pass per unit (30): stopped after the first
+    ASSERT_TRUE(progressed.wait(60000));
+    w.jobs()->cancelAll();
+    ASSERT_TRUE(waitIdle(w, 60000));
+    EXPECT_EQ(cancelled.count(), 1);
+    EXPECT_EQ(failed.count(), 0);
+    EXPECT_EQ(w.workspace()->scores().values, before); // drop_loss arrives whole or not at all
+    EXPECT_TRUE(w.workspace()->hasModel());
+}
+
+TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    w.openModel(test::demoDir(), "cpu", "f32");
+    ASSERT_TRUE(waitIdle(w));
+    useSmallSamples(w.workspace());
+    auto* ws = w.workspace();
+
+    // drop_loss with the task-answer loss as the value function: stored as drop_task_loss
+    w.computeImportance({{"drop_loss", "l2_update"}, 1, 8, "task_loss"});
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    EXPECT_EQ(ws->scores().at("drop_task_loss", Unit::Attention).size(), 10u);
+    EXPECT_EQ(ws->scores().at("l2_update", Unit::Ffn).size(), 10u);
+    EXPECT_TRUE(ws->scores().at("drop_loss", Unit::Block).empty());
+
+    // Pruning curve: cosine computed on the way (and handed to the layer map), l2_update from the map.
+    PruningCurveRequest curve;
+    curve.metrics = {"cosine", "l2_update"};
+    curve.unit = Unit::Ffn;
+    curve.maxUnits = 2;
+    curve.tasks = true;
+    w.runPruningCurve(curve);
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    auto* points = w.curvePage()->model();
+    ASSERT_EQ(points->rowCount(), 6);
+    EXPECT_EQ(ws->scores().at("cosine", Unit::Ffn).size(), 10u);
+    const auto ppl = points->series("cosine", PruningCurveModel::PerplexityColumn);
+    ASSERT_EQ(ppl.size(), 3u);
+    // k = 0 is the full model on the refined quick-evaluation sample
+    w.evaluate();
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_TRUE(ws->baseline(1).has_value());
+    EXPECT_NEAR(ppl[0].y(), ws->baseline(1)->perplexity, 1e-9);
+    EXPECT_EQ(points->series("l2_update", PruningCurveModel::FirstTaskColumn).size(), 3u);
+    EXPECT_EQ(points->points()[2].mask.removedUnits().size(), 2u);
+    QTemporaryDir dir;
+    ASSERT_EQ(saveWidgetImage(w.curvePage()->chartView(), dir.filePath("curve.png"), w.curvePage()->title()),
+              QString());
+    EXPECT_TRUE(readAll(dir.filePath("curve.png")).startsWith("\x89PNG"));
+
+    // Recovery: a bias adapter for block 4, installed after the job, seen by the quick evaluation.
+    ws->setMask(LayerMask::parse("block:4", 10));
+    bool got = false;
+    QObject::connect(ws, &Workspace::adaptersChanged, [&] { got = true; });
+    w.recover({false, 16, 1e-4, 8});
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    EXPECT_TRUE(got);
+    ASSERT_EQ(ws->adapterUnits().size(), 1u);
+    EXPECT_EQ(ws->adapterUnits()[0], (UnitRef{Unit::Block, 4}));
+    EXPECT_EQ(ws->model()->adapters().size(), 1u);
+    auto* map = w.layerMap()->model();
+    EXPECT_TRUE(map->index(4, LayerMapModel::BlockOnColumn).data(LayerMapModel::AdapterRole).toBool());
+    EXPECT_FALSE(map->index(3, LayerMapModel::BlockOnColumn).data(LayerMapModel::AdapterRole).toBool());
+    const auto text = w.recoveryPanel()->resultText();
+    EXPECT_TRUE(text.contains("recovered: loss")) << text.toStdString();
+    w.evaluate();
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_TRUE(ws->latest().has_value());
+    EXPECT_EQ(ws->latest()->mask.toSpec(), "block:4");
+    // the panel's "recovered" loss is the quick evaluation's on the same sample
+    EXPECT_TRUE(text.contains(QString::number(ws->latest()->loss, 'f', 4))) << text.toStdString();
+    EXPECT_LT(ws->latest()->loss, ws->baseline(1)->loss + 2.0);
+    ASSERT_EQ(saveInstalledAdapters(*ws, dir.filePath("adapters.safetensors")), QString());
+    EXPECT_GT(QFileInfo(dir.filePath("adapters.safetensors")).size(), 256 * 4);
+
+    // Generation under the removal set (greedy: the same text every time).
+    w.generate({"And God said", 8, 0, 1, 0});
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    const auto out = w.generationPage()->output();
+    EXPECT_TRUE(out.contains("removed: block:4")) << out.toStdString();
+    EXPECT_TRUE(out.contains("And God said")) << out.toStdString();
+
+    w.removeAdapters();
+    ASSERT_TRUE(waitIdle(w));
+    EXPECT_TRUE(ws->adapterUnits().empty());
+    EXPECT_TRUE(ws->model()->adapters().empty());
+}

@@ -1,0 +1,37 @@
+#pragma once
+// A bar chart of one metric per layer, one series per granularity (block, attention, FFN), with a
+// title and labelled axes so it can go into a report as it is. Shapley's standard errors are
+// drawn as whiskers on the bars.
+
+#include <QWidget>
+
+class QComboBox;
+class QChart;
+class QChartView;
+
+namespace layerlab::ui {
+
+class Workspace;
+
+class ImportanceChart : public QWidget {
+    Q_OBJECT
+public:
+    explicit ImportanceChart(Workspace* workspace, QWidget* parent = nullptr);
+
+    QString metric() const;
+    void setMetric(const QString& metric);
+    QChartView* chartView() const { return view_; }
+    QString title() const;
+    // layer,block,attn,ffn (+ stderr columns where the metric has them).
+    QString saveCsv(const QString& path) const;
+
+private:
+    void refreshMetrics();
+    void rebuild();
+
+    Workspace* workspace_;
+    QComboBox* metric_;
+    QChartView* view_;
+};
+
+} // namespace layerlab::ui

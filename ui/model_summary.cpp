@@ -1,0 +1,37 @@
+#include "model_summary.h"
+
+#include "device.h"
+#include "model.h"
+
+namespace layerlab::ui {
+
+ModelSummary summarize(const Model& model) {
+    const auto& c = model.config();
+    const auto p = model.parameterCounts();
+    ModelSummary s;
+    s.dir = model.dir().string();
+    s.architecture = architectureName(c.architecture);
+    s.numLayers = c.numLayers;
+    s.hiddenSize = c.hiddenSize;
+    s.intermediateSize = c.intermediateSize;
+    s.numHeads = c.numHeads;
+    s.numKvHeads = c.numKvHeads;
+    s.headDim = c.headDim;
+    s.vocabSize = c.vocabSize;
+    s.maxPositions = c.maxPositionEmbeddings;
+    s.totalParameters = p.total;
+    s.embeddingParameters = p.embedding;
+    s.lmHeadParameters = p.lmHead;
+    s.finalNormParameters = p.finalNorm;
+    s.attentionParameters = p.attention;
+    s.ffnParameters = p.ffn;
+    s.storedDtype = c.dtype;
+    s.computeDtype = dtypeName(model.dtype());
+    s.computeDtypeBytes = static_cast<int64_t>(c10::elementSize(model.dtype()));
+    s.device = model.device().str();
+    s.weightBytes = model.weightBytes();
+    s.unusedTensors = model.unusedTensors();
+    return s;
+}
+
+} // namespace layerlab::ui

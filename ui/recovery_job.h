@@ -1,0 +1,52 @@
+#pragma once
+// Recovery for the current removal set: closed-form adapters (core/adapter_fit.h) fitted on the
+// calibration sample on the worker, installed in the model on the GUI thread through a JobRunner
+// GUI step (no job runs the model then), with the loss before and after on the quick-evaluation
+// sample.
+
+#include <QString>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "layer_mask.h"
+
+namespace layerlab::ui {
+
+class JobRunner;
+class Workspace;
+
+struct RecoveryRequest {
+    bool lowRank = false; // bias otherwise
+    int64_t rank = 16;
+    double ridge = 1e-4; // relative to the mean variance of the unit's input
+    int64_t batchSize = 8;
+};
+
+struct RecoveryResult {
+    LayerMask mask; // the removal set the adapters were fitted for
+    std::string method;
+    int64_t adapters = 0;
+    std::string dropped; // units fitted but left out by the core's guard (they made the loss worse)
+    double fullLoss = 0, removedLoss = 0, recoveredLoss = 0; // perplexity = exp(loss)
+    int64_t windows = 0, tokens = 0;
+    double fitSeconds = 0;
+};
+
+// Queues, in order: a GUI step that takes the installed adapters out (kept aside), a worker job
+// that measures the full and removed-only loss and fits the adapters, a GUI step that installs the
+// new adapters or, when the fit failed or was cancelled, puts the old ones back (it runs even
+// after Cancel), and a worker job that measures the recovered loss. onResult runs on the GUI
+// thread at the end. Does nothing (returns false) without a model or with an empty removal set.
+bool submitRecovery(JobRunner& jobs, Workspace& workspace, const RecoveryRequest& request,
+                    std::function<void(const RecoveryResult&)> onResult);
+
+// Takes every adapter out of the model (a GUI step, after the jobs queued before it).
+void submitRemoveAdapters(JobRunner& jobs, Workspace& workspace);
+
+// Writes the installed adapters as safetensors; an error message naming the file, or "".
+// On the GUI thread: installing and removing happen there too, so the set cannot change meanwhile.
+QString saveInstalledAdapters(const Workspace& workspace, const QString& path);
+
+} // namespace layerlab::ui
