@@ -231,6 +231,7 @@ void PruningCurvePage::rebuildChart() {
         if (any) {
             const double pad = hi > lo ? 0.05 * (hi - lo) : 0.5;
             axis->setRange(lo - pad, hi + pad);
+            axis->applyNiceNumbers();
         }
         if (column >= PruningCurveModel::FirstTaskColumn) axis->setLabelFormat(QStringLiteral("%.2f"));
         y = axis;
