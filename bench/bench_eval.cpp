@@ -4,7 +4,8 @@
 // allocator growth), the second is the steady state. Prints one JSON object per part
 // (bench/run_eval_bench.sh compares with transformers on the same data).
 //
-// usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16]
+// usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl
+//        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16]
 
 #include "dataset.h"
 #include "device.h"
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
                      "[--mc-batch B]\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {{"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"}, {"mc-batch", "16"}};
+    std::map<std::string, std::string> opt = {
+        {"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"}, {"mc-batch", "16"}};
     for (int i = 4; i + 1 < argc; i += 2)
         opt[std::string(argv[i]).substr(2)] = argv[i + 1];
     try {
@@ -39,14 +41,20 @@ int main(int argc, char** argv) {
         const LayerMask mask(model->numLayers());
         for (int pass = 1; pass <= 2; ++pass) {
             const auto r = evaluateLoss(*model, data.windows, mask, {std::stoll(opt["batch"]), {}});
-            std::cout << nlohmann::json{{"engine", "layerlab"}, {"part", "perplexity"}, {"pass", pass},
-                                        {"loss", r.loss}, {"seconds", r.seconds}, {"tokens_per_s", r.tokensPerSecond}}
+            std::cout << nlohmann::json{{"engine", "layerlab"}, {"part", "perplexity"},
+                                        {"pass", pass},         {"loss", r.loss},
+                                        {"seconds", r.seconds}, {"tokens_per_s", r.tokensPerSecond}}
                       << std::endl;
         }
         for (int pass = 1; pass <= 2; ++pass) {
-            const auto r = evaluateMultipleChoice(*model, tokenizer, task, mask, {std::stoll(opt["mc-batch"])});
-            std::cout << nlohmann::json{{"engine", "layerlab"}, {"part", "multiple_choice"}, {"pass", pass},
-                                        {"acc", r.acc}, {"tokens", r.tokens}, {"seconds", r.seconds},
+            const auto r =
+                evaluateMultipleChoice(*model, tokenizer, task, mask, {std::stoll(opt["mc-batch"])});
+            std::cout << nlohmann::json{{"engine", "layerlab"},
+                                        {"part", "multiple_choice"},
+                                        {"pass", pass},
+                                        {"acc", r.acc},
+                                        {"tokens", r.tokens},
+                                        {"seconds", r.seconds},
                                         {"tokens_per_s", r.tokensPerSecond}}
                       << std::endl;
         }

@@ -91,7 +91,8 @@ private:
         const double eps = 1e-8; // as torch::cosine_similarity clamps the norms
         auto na = a.l2.clamp_min(eps), nb = b.l2.clamp_min(eps);
         auto oneMinusCos = (l2 * l2 - (na - nb).square()) / (2 * na * nb);
-        auto stats = torch::stack({oneMinusCos, l1, l2, l1 / a.l1, l2 / a.l2}).to(torch::kFloat64).flatten(1).sum(1);
+        auto stats =
+            torch::stack({oneMinusCos, l1, l2, l1 / a.l1, l2 / a.l2}).to(torch::kFloat64).flatten(1).sum(1);
         sums_.select(1, static_cast<int64_t>(unit)).select(1, layer).add_(stats);
     }
 
@@ -100,9 +101,10 @@ private:
         if (angularN_ < 1) return;
         if (p >= angularN_) {
             auto& earlier = history_[static_cast<size_t>(p - angularN_)];
-            auto cos = torch::cosine_similarity(earlier.h.to(torch::kFloat32), point.h.to(torch::kFloat32), -1)
-                           .clamp(-1.0, 1.0)
-                           .to(torch::kFloat64);
+            auto cos =
+                torch::cosine_similarity(earlier.h.to(torch::kFloat32), point.h.to(torch::kFloat32), -1)
+                    .clamp(-1.0, 1.0)
+                    .to(torch::kFloat64);
             angular_[p - angularN_] += (torch::acos(cos) / std::numbers::pi).sum();
             earlier = Point{};
         }

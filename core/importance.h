@@ -82,8 +82,8 @@ ResidualMetricsResult residualMetrics(const Model& model, const std::vector<Toke
 
 // Metric "drop_loss": loss with only that unit removed minus the full model's loss, for every
 // unit of the requested granularities (under another value function: its value with the unit
-// removed minus the full model's, which is 0 for the distances). Block inputs of the full pass are cached per batch; each
-// unit's pass restarts at its layer.
+// removed minus the full model's, which is 0 for the distances). Block inputs of the full pass are cached per
+// batch; each unit's pass restarts at its layer.
 ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& windows,
                           const std::vector<Unit>& units, const ImportanceOptions& options,
                           const Progress& progress = {});
