@@ -22,5 +22,5 @@ build=${BUILD:-"$root/build-device"}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLAYERLAB_GUI=OFF \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$sysroot/usr" -DLAYERLAB_GTEST_SOURCE="$sysroot/usr/src/googletest" \
   -DCMAKE_CUDA_ARCHITECTURES=90 "${@}"
-ninja -C "$build"
+ninja -C "$build" ${TARGETS:-}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
