@@ -4,6 +4,10 @@
 //   update = (x down) up + bias        (a bias alone when down/up are empty)
 // with x the normalised residual for attention / FFN (the sub-layer's own RMSNorm) and the block
 // input for a whole block. An adapter acts only while its unit is removed by the layer mask.
+//
+// LoRA adapters are low-rank corrections of kept layers' projection matrices: for a row vector x
+// the projection x W^T + b becomes x W^T + b + (x down) up, with down [in, r] and up [r, out]
+// (any LoRA scale already folded into up). They act while their sub-layer is on.
 
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "layer_mask.h"
+#include "model_config.h"
 
 namespace layerlab {
 
@@ -24,13 +29,33 @@ struct Adapter {
     int64_t rank() const { return down.defined() ? down.size(1) : 0; }
 };
 
-using AdapterSet = std::vector<Adapter>;
+enum class Projection { Q, K, V, O, Gate, Up, Down };
+constexpr int kProjectionCount = 7;
+const char* projectionName(Projection p); // "q", "k", "v", "o", "gate", "up", "down"
+Unit projectionUnit(Projection p);        // Attention for q/k/v/o, Ffn for the others
+// [out, in] of the projection's weight in a model of this configuration.
+std::pair<int64_t, int64_t> projectionShape(const ModelConfig& config, Projection p);
 
-// Writes adapters as safetensors ("attn.3.bias", "attn.3.down", "attn.3.up", ...) in float32,
-// atomically; metadata says what they are.
+struct LoraAdapter {
+    int64_t layer = 0;
+    Projection projection = Projection::Q;
+    torch::Tensor down; // [in, r]
+    torch::Tensor up;   // [r, out]
+    int64_t rank() const { return down.defined() ? down.size(1) : 0; }
+};
+
+// Everything that changes what a model computes besides its weights and the layer mask.
+struct AdapterSet {
+    std::vector<Adapter> units;    // stand-ins for removed units
+    std::vector<LoraAdapter> lora; // corrections of kept projections
+    bool empty() const { return units.empty() && lora.empty(); }
+};
+
+// Writes adapters as safetensors ("attn.3.bias", "attn.3.down", "attn.3.up", "lora.3.q.down",
+// ...) in float32, atomically; metadata says what they are.
 void saveAdapters(const std::filesystem::path& path, const AdapterSet& adapters);
-// Reads them back, checked against the model's shape (numLayers, hiddenSize): an unknown name,
-// a wrong shape or a layer out of range is an Error naming the file.
-AdapterSet loadAdapters(const std::filesystem::path& path, int64_t numLayers, int64_t hiddenSize);
+// Reads them back, checked against the model's configuration: an unknown name, a wrong shape or
+// a layer out of range is an Error naming the file.
+AdapterSet loadAdapters(const std::filesystem::path& path, const ModelConfig& config);
 
 } // namespace layerlab

@@ -119,23 +119,14 @@ Adapter fitFromStatistics(double n, const torch::Tensor& sumX, const torch::Tens
     return a;
 }
 
-namespace {
-
-// Puts the model's adapters back however the fit ends.
-class AdapterRestore {
-public:
-    explicit AdapterRestore(Model& model) : model_(model), saved_(model.adapters()) {}
-    ~AdapterRestore() {
-        try {
-            model_.setAdapters(saved_);
-        } catch (...) {
-        }
+AdapterRestore::~AdapterRestore() {
+    try {
+        model_.setAdapters(saved_);
+    } catch (...) {
     }
+}
 
-private:
-    Model& model_;
-    AdapterSet saved_;
-};
+namespace {
 
 double calibrationLoss(const Model& model, const std::vector<ImportanceBatch>& batches, const LayerMask& mask,
                        const Progress& progress) {
@@ -177,7 +168,7 @@ AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, co
         progress.report("fitting adapters", static_cast<int64_t>(b + 1), static_cast<int64_t>(batches.size()),
                         "forward passes");
     }
-    AdapterSet out;
+    std::vector<Adapter> out;
     for (auto& [key, s] : observer.statistics()) {
         progress.checkCancelled();
         Adapter a = fitFromStatistics(s.n, s.sumX, s.sumY, s.xtx, s.xty, options);
@@ -185,19 +176,19 @@ AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, co
         a.layer = key.second;
         out.push_back(std::move(a));
     }
-    if (!options.guard) return out;
+    if (!options.guard) return {out, {}};
 
     progress.report("checking adapters", 0, 1);
     const double none = calibrationLoss(model, batches, removed, progress);
-    auto lossWith = [&](const AdapterSet& set) {
-        model.setAdapters(set);
+    auto lossWith = [&](const std::vector<Adapter>& set) {
+        model.setAdapters({set, {}});
         return calibrationLoss(model, batches, removed, progress);
     };
     double best = lossWith(out);
-    AdapterSet kept = out;
+    std::vector<Adapter> kept = out;
     if (best > none) {
         // Each adapter on its own: keep the ones that help.
-        AdapterSet helpful;
+        std::vector<Adapter> helpful;
         std::optional<std::pair<double, size_t>> bestSingle;
         for (size_t i = 0; i < out.size(); ++i) {
             const double alone = out.size() == 1 ? best : lossWith({out[i]});
@@ -224,7 +215,7 @@ AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, co
                              [&](const Adapter& k) { return k.unit == a.unit && k.layer == a.layer; }))
                 report->dropped.push_back({a.unit, a.layer});
     }
-    return kept;
+    return {kept, {}};
 }
 
 } // namespace layerlab

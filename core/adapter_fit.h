@@ -42,6 +42,19 @@ struct AdapterFitReport {
 // sub-layers none). The model's own adapters are set aside while fitting and restored after
 // (also on an error or cancellation); install the result with setAdapters.
 // Throws Error for bad options or an empty mask; Cancelled when asked to stop.
+// Puts a model's adapters back as they were when it was made, however the scope ends.
+class AdapterRestore {
+public:
+    explicit AdapterRestore(Model& model) : model_(model), saved_(model.adapters()) {}
+    ~AdapterRestore();
+    AdapterRestore(const AdapterRestore&) = delete;
+    AdapterRestore& operator=(const AdapterRestore&) = delete;
+
+private:
+    Model& model_;
+    AdapterSet saved_;
+};
+
 AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, const LayerMask& removed,
                        const AdapterFitOptions& options, const Progress& progress = {},
                        AdapterFitReport* report = nullptr);

@@ -54,6 +54,14 @@ void countText(std::string_view text, TextStatistics& stats) {
     stats.words += pieces;
 }
 
+// With seqLen 0 a sequence is one window: refuse one longer than the model takes.
+template <typename Fail>
+void checkSequenceLength(int64_t tokens, const TokenDataOptions& options, const Fail& fail) {
+    if (options.windows.seqLen == 0 && options.maxSeqLen > 0 && tokens > options.maxSeqLen)
+        fail("a sequence of " + std::to_string(tokens) + " tokens exceeds the model's maximum of " +
+             std::to_string(options.maxSeqLen) + " (give a seq-len to cut it into windows)");
+}
+
 // Ids of one .jsonl line: {"text": "..."} or {"input_ids": [...]}.
 std::vector<int64_t> lineIds(std::string_view line, int64_t lineNumber, const fs::path& path,
                              const TextEncoder& encoder, const TokenDataOptions& options,
@@ -81,9 +89,11 @@ std::vector<int64_t> lineIds(std::string_view line, int64_t lineNumber, const fs
         for (int64_t id : ids)
             if (auto problem = badTokenId(id, options.vocabSize, " from the tokenizer"); !problem.empty())
                 fail(problem);
+        checkSequenceLength(static_cast<int64_t>(ids.size()), options, fail);
         return ids;
     }
     if (!inputIds->is_array()) fail("\"input_ids\" must be a list of token ids");
+    checkSequenceLength(static_cast<int64_t>(inputIds->size()), options, fail);
     std::vector<int64_t> ids;
     ids.reserve(inputIds->size());
     for (const auto& value : *inputIds) {
@@ -115,6 +125,8 @@ std::vector<TokenWindow> readText(const fs::path& path, const TextEncoder& encod
                                       " from the tokenizer (token " + std::to_string(i) + ")");
             !problem.empty())
             throw Error(path, problem);
+    checkSequenceLength(static_cast<int64_t>(ids.size()), options,
+                        [&path](const std::string& problem) { throw Error(path, "the text: " + problem); });
     auto windows = cutWindows(ids, options.windows);
     if (windows.empty()) {
         if (text.empty()) throw Error(path, "the file is empty");
@@ -180,6 +192,10 @@ TokenData loadTokenData(const fs::path& path, const TextEncoder& encoder, const 
                         const Progress& progress) {
     checkWindowOptions(options.windows);
     if (options.maxSequences < 0) throw Error("max-sequences must be 0 (all) or more");
+    if (options.maxSeqLen > 0 && options.windows.seqLen > options.maxSeqLen)
+        throw Error(path, "seq-len " + std::to_string(options.windows.seqLen) +
+                              " exceeds the model's maximum of " + std::to_string(options.maxSeqLen) +
+                              " tokens");
     const std::string ext = path.extension().string();
     TokenData data;
     DataDescription& d = data.description;

@@ -59,6 +59,10 @@ struct TokenDataOptions {
     int64_t maxSequences = 0; // 0: all windows; else a seeded sample of at most this many
     uint64_t seed = 0;        // picks the sample; the same seed gives the same windows
     int64_t vocabSize = 0;    // > 0: ids must be below it
+    // > 0: the longest sequence the model takes (max_position_embeddings). A longer seqLen is an
+    // Error before the file is read; with seqLen 0, so is a sequence (the text, or a .jsonl line)
+    // longer than this.
+    int64_t maxSeqLen = 0;
     ReadLimits limits;
 };
 

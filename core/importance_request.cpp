@@ -1,5 +1,7 @@
 #include "importance_request.h"
 
+#include "rank_correlation.h"
+
 #include "error.h"
 #include "taylor.h"
 
@@ -36,38 +38,7 @@ void mergeScores(ImportanceScores& into, const ImportanceScores& from, const std
     into.naiveForwardPasses += from.naiveForwardPasses;
 }
 
-std::vector<double> ranks(const std::vector<double>& v) {
-    std::vector<size_t> order(v.size());
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-    std::vector<double> r(v.size());
-    for (size_t i = 0; i < order.size();) {
-        size_t j = i;
-        while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]])
-            ++j;
-        for (size_t k = i; k <= j; ++k)
-            r[order[k]] = 0.5 * static_cast<double>(i + j);
-        i = j + 1;
-    }
-    return r;
-}
-
 } // namespace
-
-double rankCorrelation(const std::vector<double>& a, const std::vector<double>& b) {
-    if (a.size() != b.size() || a.size() < 2) return std::numeric_limits<double>::quiet_NaN();
-    const auto ra = ranks(a), rb = ranks(b);
-    const double n = static_cast<double>(a.size());
-    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n,
-                 mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < ra.size(); ++i) {
-        sab += (ra[i] - ma) * (rb[i] - mb);
-        saa += (ra[i] - ma) * (ra[i] - ma);
-        sbb += (rb[i] - mb) * (rb[i] - mb);
-    }
-    return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : std::numeric_limits<double>::quiet_NaN();
-}
 
 ImportanceReport computeImportance(const Model& model, const std::vector<TokenWindow>& windows,
                                    const ImportanceRequest& request, const Progress& progress) {
@@ -168,7 +139,7 @@ ImportanceReport computeImportance(const Model& model, const std::vector<TokenWi
                 {"naive_forward_passes", r.scores.naiveForwardPasses}};
         }
         if (!perm.empty() && !pa.empty()) {
-            const double rho = rankCorrelation(perm, pa);
+            const double rho = spearmanCorrelation(perm, pa);
             agreement[unitName(u)] = std::isnan(rho) ? nlohmann::ordered_json() : nlohmann::ordered_json(rho);
         }
     }

@@ -45,7 +45,5 @@ struct ImportanceReport {
 ImportanceReport computeImportance(const Model& model, const std::vector<TokenWindow>& windows,
                                    const ImportanceRequest& request, const Progress& progress = {});
 
-// Spearman rank correlation of two score vectors (ties get their mean rank); NaN if undefined.
-double rankCorrelation(const std::vector<double>& a, const std::vector<double>& b);
 
 } // namespace layerlab

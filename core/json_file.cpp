@@ -15,10 +15,14 @@ nlohmann::json readJsonFile(const std::filesystem::path& path, uint64_t maxBytes
     if (size > maxBytes) throw Error(path, "file is larger than " + std::to_string(maxBytes >> 20) + " MiB");
     std::stringstream ss;
     ss << in.rdbuf();
+    return parseJsonText(ss.str(), path);
+}
+
+nlohmann::json parseJsonText(std::string_view text, const std::filesystem::path& source) {
     try {
-        return nlohmann::json::parse(ss.str());
+        return nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
-        throw Error(path, std::string("not valid JSON (") + e.what() + ")");
+        throw Error(source, std::string("not valid JSON (") + e.what() + ")");
     }
 }
 

@@ -4,11 +4,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace layerlab {
 
 nlohmann::json readJsonFile(const std::filesystem::path& path, uint64_t maxBytes);
+// The parsing half of readJsonFile, for text already in memory (tests, fuzzing): `source` names
+// the file in the error.
+nlohmann::json parseJsonText(std::string_view text, const std::filesystem::path& source);
 
 } // namespace layerlab

@@ -2,6 +2,7 @@
 
 #include "progress.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -27,7 +28,8 @@ public:
     ChunkReader(const fs::path& path, const ReadLimits& limits, const Progress& progress,
                 std::string_view stage)
         : path_(path), total_(checkedDataFileSize(path, limits)), progress_(progress), stage_(stage),
-          in_(path, std::ios::binary), buffer_(kChunkBytes) {
+          // A small file needs no 1 MiB buffer (zeroing it cost more than reading the file).
+          in_(path, std::ios::binary), buffer_(std::min<uint64_t>(kChunkBytes, total_ + 1)) {
         if (!in_) throw Error(path, "cannot open");
         progress_.report(stage_, 0, static_cast<int64_t>(total_), "bytes");
     }

@@ -66,6 +66,9 @@ std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role) {
     case TensorRole::GateBias:
     case TensorRole::UpBias:
         return {I};
+    case TensorRole::LinearAttention:
+    case TensorRole::LinearFfn:
+        return {H, H};
     }
     return {};
 }
@@ -104,6 +107,10 @@ torch::Tensor* slot(LayerWeights& w, TensorRole role) {
         return &w.upBias;
     case TensorRole::DownBias:
         return &w.downBias;
+    case TensorRole::LinearAttention:
+        return &w.linearAttention;
+    case TensorRole::LinearFfn:
+        return &w.linearFfn;
     default:
         return nullptr;
     }
@@ -144,10 +151,10 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
     std::vector<Need> needs;
     for (const auto& r : allTensorRoles()) {
         if (!roleExpected(c, r.role)) continue;
-        if (r.perLayer)
+        if (r.perLayer) {
             for (int64_t l = 0; l < c.numLayers; ++l)
-                needs.push_back({r.role, l});
-        else
+                if (roleExpected(c, r.role, l)) needs.push_back({r.role, l});
+        } else
             needs.push_back({r.role, -1});
     }
 
@@ -270,14 +277,32 @@ torch::Tensor Model::rmsNorm(const torch::Tensor& x, const torch::Tensor& weight
     return weight * xf.to(x.scalar_type());
 }
 
+LayerMask Model::absentUnits() const {
+    LayerMask absent(config_.numLayers);
+    for (int64_t l = 0; l < config_.numLayers; ++l) {
+        if (config_.attentionKind.at(static_cast<size_t>(l)) == SubLayerKind::Absent)
+            absent.remove(Unit::Attention, l);
+        if (config_.ffnKind.at(static_cast<size_t>(l)) == SubLayerKind::Absent) absent.remove(Unit::Ffn, l);
+    }
+    return absent;
+}
+
 torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const SequenceContext& ctx) const {
     const auto& w = layers_.at(static_cast<size_t>(l));
+    switch (config_.attentionKind.at(static_cast<size_t>(l))) {
+    case SubLayerKind::Absent:
+        return torch::zeros_like(h);
+    case SubLayerKind::Linear:
+        return linear(rmsNorm(h, w.inputNorm), w.linearAttention, torch::Tensor());
+    case SubLayerKind::Full:
+        break;
+    }
     const int64_t B = h.size(0), T = h.size(1), nh = config_.numHeads, nkv = config_.numKvHeads,
                   hd = config_.headDim;
     auto x = rmsNorm(h, w.inputNorm);
-    auto q = linear(x, w.q, w.qBias).view({B, T, nh, hd}).transpose(1, 2);
-    auto k = linear(x, w.k, w.kBias).view({B, T, nkv, hd}).transpose(1, 2);
-    auto v = linear(x, w.v, w.vBias).view({B, T, nkv, hd}).transpose(1, 2);
+    auto q = project(l, Projection::Q, x, w.q, w.qBias).view({B, T, nh, hd}).transpose(1, 2);
+    auto k = project(l, Projection::K, x, w.k, w.kBias).view({B, T, nkv, hd}).transpose(1, 2);
+    auto v = project(l, Projection::V, x, w.v, w.vBias).view({B, T, nkv, hd}).transpose(1, 2);
     q = applyRotary(q, ctx.rotary);
     k = applyRotary(k, ctx.rotary);
     if (ctx.cache) std::tie(k, v) = ctx.cache->append(l, k, v);
@@ -314,13 +339,23 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     }
 #endif
     out = out.transpose(1, 2).reshape({B, T, nh * hd});
-    return linear(out, w.o, w.oBias);
+    return project(l, Projection::O, out, w.o, w.oBias);
 }
 
 torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
     const auto& w = layers_.at(static_cast<size_t>(l));
+    switch (config_.ffnKind.at(static_cast<size_t>(l))) {
+    case SubLayerKind::Absent:
+        return torch::zeros_like(h);
+    case SubLayerKind::Linear:
+        return linear(rmsNorm(h, w.postAttentionNorm), w.linearFfn, torch::Tensor());
+    case SubLayerKind::Full:
+        break;
+    }
     auto x = rmsNorm(h, w.postAttentionNorm);
-    return linear(torch::silu(linear(x, w.gate, w.gateBias)) * linear(x, w.up, w.upBias), w.down, w.downBias);
+    auto inner = torch::silu(project(l, Projection::Gate, x, w.gate, w.gateBias)) *
+                 project(l, Projection::Up, x, w.up, w.upBias);
+    return project(l, Projection::Down, inner, w.down, w.downBias);
 }
 
 torch::Tensor Model::runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
@@ -331,13 +366,15 @@ torch::Tensor Model::runLayers(torch::Tensor h, int64_t from, int64_t to, const 
         const auto* adapters = adapterAt_.empty() ? nullptr : &adapterAt_[static_cast<size_t>(l)];
         const Adapter* block = adapters && mask.isRemoved(Unit::Block, l) ? (*adapters)[0] : nullptr;
         torch::Tensor blockUpdate = block ? adapterUpdate(*block, h) : torch::Tensor();
-        if (mask.attentionOn(l))
+        // A Nemotron-NAS no_op sub-layer is absent whatever the mask says.
+        const auto li = static_cast<size_t>(l);
+        if (mask.attentionOn(l) && config_.attentionKind[li] != SubLayerKind::Absent)
             h = h + attentionUpdate(l, h, ctx);
         else if (adapters && !block && (*adapters)[1])
             h = h + adapterUpdate(*(*adapters)[1], h);
         if (obs && obs->wants(l, ResidualPoint::AfterAttention))
             obs->observe(l, ResidualPoint::AfterAttention, h);
-        if (mask.ffnOn(l))
+        if (mask.ffnOn(l) && config_.ffnKind[li] != SubLayerKind::Absent)
             h = h + ffnUpdate(l, h);
         else if (adapters && !block && (*adapters)[2])
             h = h + adapterUpdate(*(*adapters)[2], h);
@@ -349,11 +386,14 @@ torch::Tensor Model::runLayers(torch::Tensor h, int64_t from, int64_t to, const 
 
 torch::Tensor Model::unitInput(Unit unit, int64_t l, const torch::Tensor& h) const {
     const auto& w = layers_.at(static_cast<size_t>(l));
+    const auto& norm = unit == Unit::Attention ? w.inputNorm : w.postAttentionNorm;
+    if (unit != Unit::Block && !norm.defined())
+        throw Error(std::string("layer ") + std::to_string(l) + " has no " + unitName(unit) +
+                    " sub-layer (no_op in the checkpoint's block_configs), so nothing normalises its input");
     switch (unit) {
     case Unit::Attention:
-        return rmsNorm(h, w.inputNorm);
     case Unit::Ffn:
-        return rmsNorm(h, w.postAttentionNorm);
+        return rmsNorm(h, norm);
     case Unit::Block:
         break;
     }
@@ -366,32 +406,63 @@ torch::Tensor Model::adapterUpdate(const Adapter& a, const torch::Tensor& h) con
     return torch::addmm(a.bias, torch::matmul(x.reshape({-1, x.size(-1)}), a.down), a.up).view(h.sizes());
 }
 
+torch::Tensor Model::project(int64_t l, Projection p, const torch::Tensor& x, const torch::Tensor& w,
+                             const torch::Tensor& b) const {
+    auto y = linear(x, w, b);
+    if (loraAt_.empty()) return y;
+    const LoraAdapter* a = loraAt_[static_cast<size_t>(l)][static_cast<size_t>(p)];
+    if (!a) return y;
+    return y + torch::matmul(torch::matmul(x, a->down), a->up);
+}
+
 void Model::setAdapters(const AdapterSet& adapters) {
     AdapterSet placed;
     std::vector<std::array<const Adapter*, 3>> at(static_cast<size_t>(config_.numLayers),
                                                   {nullptr, nullptr, nullptr});
+    std::vector<std::array<const LoraAdapter*, kProjectionCount>> loraAt(
+        static_cast<size_t>(config_.numLayers));
     const auto opts = torch::TensorOptions().device(options_.device).dtype(options_.dtype);
-    for (const auto& a : adapters) {
-        if (a.layer < 0 || a.layer >= config_.numLayers)
-            throw Error("adapter for layer " + std::to_string(a.layer) + ": the model has " +
+    auto checkLayer = [&](int64_t layer, const std::string& what) {
+        if (layer < 0 || layer >= config_.numLayers)
+            throw Error(what + ": layer " + std::to_string(layer) + " is out of range; the model has " +
                         std::to_string(config_.numLayers) + " layers");
+    };
+    for (const auto& a : adapters.units) {
+        const std::string what = std::string("adapter ") + unitName(a.unit) + ":" + std::to_string(a.layer);
+        checkLayer(a.layer, what);
         if (!a.bias.defined() || a.bias.numel() != config_.hiddenSize ||
             (a.down.defined() && (a.down.size(0) != config_.hiddenSize || !a.up.defined() ||
                                   a.up.size(1) != config_.hiddenSize || a.up.size(0) != a.down.size(1))))
-            throw Error(std::string("adapter ") + unitName(a.unit) + ":" + std::to_string(a.layer) +
-                        " does not fit the model's hidden size " + std::to_string(config_.hiddenSize));
+            throw Error(what + " does not fit the model's hidden size " + std::to_string(config_.hiddenSize));
         Adapter p = a;
         p.bias = a.bias.to(opts).reshape({config_.hiddenSize});
         if (a.down.defined()) {
             p.down = a.down.to(opts);
             p.up = a.up.to(opts);
         }
-        placed.push_back(std::move(p));
+        placed.units.push_back(std::move(p));
+    }
+    for (const auto& a : adapters.lora) {
+        const std::string what =
+            std::string("LoRA adapter ") + projectionName(a.projection) + ":" + std::to_string(a.layer);
+        checkLayer(a.layer, what);
+        const auto [out, in] = projectionShape(config_, a.projection);
+        if (!a.down.defined() || !a.up.defined() || a.down.dim() != 2 || a.up.dim() != 2 ||
+            a.down.size(0) != in || a.up.size(1) != out || a.down.size(1) != a.up.size(0))
+            throw Error(what + " does not fit the projection's shape [" + std::to_string(out) + ", " +
+                        std::to_string(in) + "]");
+        LoraAdapter p = a;
+        p.down = a.down.to(opts);
+        p.up = a.up.to(opts);
+        placed.lora.push_back(std::move(p));
     }
     adapters_ = std::move(placed);
-    for (const auto& a : adapters_)
+    for (const auto& a : adapters_.units)
         at[static_cast<size_t>(a.layer)][static_cast<size_t>(a.unit)] = &a;
-    adapterAt_ = adapters_.empty() ? std::vector<std::array<const Adapter*, 3>>() : std::move(at);
+    for (const auto& a : adapters_.lora)
+        loraAt[static_cast<size_t>(a.layer)][static_cast<size_t>(a.projection)] = &a;
+    adapterAt_ = adapters_.units.empty() ? std::vector<std::array<const Adapter*, 3>>() : std::move(at);
+    loraAt_ = adapters_.lora.empty() ? decltype(loraAt_)() : std::move(loraAt);
 }
 
 torch::Tensor Model::logits(const torch::Tensor& h) const {
@@ -439,9 +510,10 @@ ParameterCounts Model::parameterCounts() const {
     for (const auto& w : layers_) {
         const int64_t a = numelOr0(w.inputNorm) + numelOr0(w.q) + numelOr0(w.k) + numelOr0(w.v) +
                           numelOr0(w.o) + numelOr0(w.qBias) + numelOr0(w.kBias) + numelOr0(w.vBias) +
-                          numelOr0(w.oBias);
+                          numelOr0(w.oBias) + numelOr0(w.linearAttention);
         const int64_t f = numelOr0(w.postAttentionNorm) + numelOr0(w.gate) + numelOr0(w.up) +
-                          numelOr0(w.down) + numelOr0(w.gateBias) + numelOr0(w.upBias) + numelOr0(w.downBias);
+                          numelOr0(w.down) + numelOr0(w.gateBias) + numelOr0(w.upBias) +
+                          numelOr0(w.downBias) + numelOr0(w.linearFfn);
         p.attention.push_back(a);
         p.ffn.push_back(f);
         p.total += a + f;

@@ -32,6 +32,7 @@ struct LoadOptions {
 struct LayerWeights {
     torch::Tensor inputNorm, q, k, v, o, qBias, kBias, vBias, oBias;
     torch::Tensor postAttentionNorm, gate, up, down, gateBias, upBias, downBias;
+    torch::Tensor linearAttention, linearFfn; // Nemotron-NAS replace_with_linear sub-layers, [H, H]
 };
 
 struct ParameterCounts {
@@ -109,7 +110,12 @@ public:
     // Runs layers [from, to) on the residual stream h.
     torch::Tensor runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
                             const SequenceContext& ctx, ResidualObserver* observer = nullptr) const;
-    // The sub-layers' contributions to the residual stream (what is added to h).
+    // Sub-layers a Nemotron-NAS checkpoint does not have (no_op) as a mask: they never run,
+    // whatever the mask of a forward pass says. Empty for other checkpoints.
+    LayerMask absentUnits() const;
+
+    // The sub-layers' contributions to the residual stream (what is added to h); zero for an
+    // absent sub-layer, the linear map of the normalised input for a replace_with_linear one.
     torch::Tensor attentionUpdate(int64_t layer, const torch::Tensor& h, const SequenceContext& ctx) const;
     torch::Tensor ffnUpdate(int64_t layer, const torch::Tensor& h) const;
     // Final norm and LM head: [B, T, H] -> [B, T, V] in the compute dtype.
@@ -128,8 +134,10 @@ public:
     torch::Tensor unitInput(Unit unit, int64_t layer, const torch::Tensor& h) const;
 
     // Adapters standing in for removed units (see adapter.h): part of the model's state, seen by
-    // every forward pass. Replaces the current set (moved to the model's device and dtype); an
-    // empty set removes them. Not to be called while another thread runs the model.
+    // every forward pass. Replaces the current set (moved to the model's device and dtype; the
+    // conversion is differentiable, so training can pass float32 leaves); an empty set removes
+    // them. Throws Error when an adapter does not fit the model (the current set then stays).
+    // Not to be called while another thread runs the model.
     void setAdapters(const AdapterSet& adapters);
     const AdapterSet& adapters() const { return adapters_; }
 
@@ -151,8 +159,12 @@ private:
     std::vector<LayerWeights> layers_;
     std::vector<std::string> unused_;
     AdapterSet adapters_;
-    std::vector<std::array<const Adapter*, 3>> adapterAt_; // [layer][unit]
+    std::vector<std::array<const Adapter*, 3>> adapterAt_;                    // [layer][unit]
+    std::vector<std::array<const LoraAdapter*, kProjectionCount>> loraAt_; // [layer][projection]
     torch::Tensor adapterUpdate(const Adapter& a, const torch::Tensor& h) const;
+    // x W^T + b of one projection of layer l, with its LoRA correction when there is one.
+    torch::Tensor project(int64_t l, Projection p, const torch::Tensor& x, const torch::Tensor& w,
+                          const torch::Tensor& b) const;
 };
 
 // Mean next-token cross-entropy over all predicted positions (as transformers' labels=input_ids),

@@ -29,8 +29,17 @@ struct RopeConfig {
     int64_t originalMaxPositionEmbeddings = 0;
 };
 
+// How a sub-layer is built. Hugging Face Llama-family checkpoints have only full sub-layers;
+// NVIDIA's Nemotron-NAS (DeciLM) layout says per layer in `block_configs` whether attention and
+// FFN are the full sub-layer, nothing (`no_op`) or one linear map of the sub-layer's normalised
+// input (`replace_with_linear`: self_attn.linear_attn / mlp.linear_mlp, [H, H], no bias).
+enum class SubLayerKind { Full, Absent, Linear };
+
 struct ModelConfig {
     Architecture architecture = Architecture::Llama;
+    // A Nemotron-NAS / DeciLM checkpoint ("DeciLMForCausalLM", model_type "nemotron-nas"): a Llama
+    // whose layers follow `block_configs` (see attentionKind / ffnKind).
+    bool nemotronNas = false;
     std::string modelType; // "llama", "mistral", "qwen2"
     int64_t vocabSize = 0;
     int64_t hiddenSize = 0;
@@ -48,6 +57,8 @@ struct ModelConfig {
     RopeConfig rope;
     // Per layer: the attention window in tokens, or 0 for full causal attention.
     std::vector<int64_t> slidingWindow;
+    // Per layer: how attention and FFN are built (all Full unless block_configs says otherwise).
+    std::vector<SubLayerKind> attentionKind, ffnKind;
     std::string dtype; // as stored: "bfloat16", "float16", "float32" or empty
     std::optional<int64_t> bosTokenId;
     std::vector<int64_t> eosTokenIds;
@@ -60,5 +71,9 @@ struct ModelConfig {
     int64_t qDim() const { return numHeads * headDim; }
     int64_t kvDim() const { return numKvHeads * headDim; }
 };
+
+// The FFN width a Nemotron-NAS block config's `ffn_mult` stands for, as DeciLM computes it:
+// int(2 * ffn_mult * hidden / 3) rounded up to a multiple of 256.
+int64_t nemotronNasIntermediateSize(double ffnMult, int64_t hiddenSize);
 
 } // namespace layerlab

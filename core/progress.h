@@ -18,6 +18,7 @@ struct ProgressInfo {
     int64_t done = 0;  // units of work finished
     int64_t total = 0; // 0 when unknown
     std::string unit;  // "tensors", "sequences", "forward passes", ...
+    std::string detail; // a running figure worth showing, e.g. "loss 2.3456"; may be empty
 };
 
 using ProgressFn = std::function<void(const ProgressInfo&)>;
@@ -43,8 +44,9 @@ public:
     Progress() = default; // reports nowhere, never cancelled
     Progress(ProgressFn fn, CancelToken token) : fn_(std::move(fn)), token_(std::move(token)) {}
 
-    void report(std::string_view stage, int64_t done, int64_t total, std::string_view unit = {}) const {
-        if (fn_) fn_(ProgressInfo{std::string(stage), done, total, std::string(unit)});
+    void report(std::string_view stage, int64_t done, int64_t total, std::string_view unit = {},
+                std::string_view detail = {}) const {
+        if (fn_) fn_(ProgressInfo{std::string(stage), done, total, std::string(unit), std::string(detail)});
     }
     bool cancelled() const { return token_.cancelled(); }
     // Call between units of work; throws Cancelled when the user asked to stop.

@@ -186,15 +186,13 @@ std::vector<TensorInfo> parseSafetensorsHeader(const fs::path& path, const std::
     return out;
 }
 
-SafetensorsFile SafetensorsFile::open(const fs::path& path) {
-    SafetensorsFile f;
-    f.path_ = path;
-    if (!fs::exists(path)) throw Error(path, "file not found");
-    f.map_ = std::make_shared<MappedFile>(path);
-    const uint64_t size = f.map_->size();
+std::vector<TensorInfo> parseSafetensorsBytes(const fs::path& path, std::string_view bytes,
+                                              std::map<std::string, std::string>* metadata,
+                                              uint64_t* dataOffset) {
+    const uint64_t size = bytes.size();
     if (size < 8)
         throw Error(path, "file is too short to be safetensors (" + std::to_string(size) + " bytes)");
-    const uint64_t headerLen = readLe64(f.map_->data());
+    const uint64_t headerLen = readLe64(bytes.data());
     if (headerLen > kMaxSafetensorsHeaderBytes)
         throw Error(path, "header length " + std::to_string(headerLen) + " exceeds the limit of " +
                               std::to_string(kMaxSafetensorsHeaderBytes) +
@@ -202,9 +200,18 @@ SafetensorsFile SafetensorsFile::open(const fs::path& path) {
     if (headerLen > size - 8)
         throw Error(path, "header length " + std::to_string(headerLen) + " runs past the end of the file (" +
                               std::to_string(size) + " bytes; is the file truncated?)");
-    std::string header(f.map_->data() + 8, headerLen);
-    f.dataOffset_ = 8 + headerLen;
-    f.tensors_ = parseSafetensorsHeader(path, header, size - f.dataOffset_, &f.metadata_);
+    const std::string header(bytes.data() + 8, headerLen);
+    if (dataOffset) *dataOffset = 8 + headerLen;
+    return parseSafetensorsHeader(path, header, size - 8 - headerLen, metadata);
+}
+
+SafetensorsFile SafetensorsFile::open(const fs::path& path) {
+    SafetensorsFile f;
+    f.path_ = path;
+    if (!fs::exists(path)) throw Error(path, "file not found");
+    f.map_ = std::make_shared<MappedFile>(path);
+    f.tensors_ = parseSafetensorsBytes(path, std::string_view(f.map_->data(), f.map_->size()), &f.metadata_,
+                                       &f.dataOffset_);
     for (size_t i = 0; i < f.tensors_.size(); ++i)
         f.byName_[f.tensors_[i].name] = i;
     return f;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,13 @@ private:
 std::vector<TensorInfo> parseSafetensorsHeader(const std::filesystem::path& path, const std::string& header,
                                                uint64_t dataBytes,
                                                std::map<std::string, std::string>* metadata);
+
+// Validates a whole safetensors file held in memory (the 8-byte header length, then the header
+// against the size of the data section): what open() does to the mapped file, exposed for tests
+// and fuzzing. Sets *dataOffset (when given) to where the data section starts.
+std::vector<TensorInfo> parseSafetensorsBytes(const std::filesystem::path& path, std::string_view bytes,
+                                              std::map<std::string, std::string>* metadata,
+                                              uint64_t* dataOffset = nullptr);
 
 // Writes tensors (any device, F32/F16/BF16/integer dtypes) to a temporary file beside `path`,
 // syncs it and renames it into place, so a failure never leaves a half-written file.

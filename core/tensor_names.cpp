@@ -34,6 +34,8 @@ const std::vector<Row>& rows() {
         {{R::GateBias, true, S::Ffn}, "mlp.gate_proj.bias"},
         {{R::UpBias, true, S::Ffn}, "mlp.up_proj.bias"},
         {{R::DownBias, true, S::Ffn}, "mlp.down_proj.bias"},
+        {{R::LinearAttention, true, S::Attention}, "self_attn.linear_attn.weight"},
+        {{R::LinearFfn, true, S::Ffn}, "mlp.linear_mlp.weight"},
     };
     return table;
 }
@@ -78,9 +80,35 @@ bool roleExpected(const ModelConfig& c, TensorRole role) {
     case TensorRole::UpBias:
     case TensorRole::DownBias:
         return c.mlpBias;
+    case TensorRole::LinearAttention:
+    case TensorRole::LinearFfn:
+        return c.nemotronNas;
     default:
         return true;
     }
+}
+
+bool roleExpected(const ModelConfig& c, TensorRole role, int64_t layer) {
+    if (!roleExpected(c, role)) return false;
+    const TensorRoleInfo* info = nullptr;
+    for (const auto& r : allTensorRoles())
+        if (r.role == role) info = &r;
+    if (!info || !info->perLayer) return true;
+    const auto& kinds = info->subLayer == SubLayer::Attention ? c.attentionKind : c.ffnKind;
+    const SubLayerKind kind = layer >= 0 && static_cast<size_t>(layer) < kinds.size()
+                                  ? kinds[static_cast<size_t>(layer)]
+                                  : SubLayerKind::Full;
+    const bool norm = role == TensorRole::InputNorm || role == TensorRole::PostAttentionNorm;
+    const bool linear = role == TensorRole::LinearAttention || role == TensorRole::LinearFfn;
+    switch (kind) {
+    case SubLayerKind::Full:
+        return !linear;
+    case SubLayerKind::Linear:
+        return norm || linear;
+    case SubLayerKind::Absent:
+        break;
+    }
+    return false;
 }
 
 std::optional<NamedRole> parseTensorName(const std::string& name) {

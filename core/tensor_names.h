@@ -32,6 +32,9 @@ enum class TensorRole {
     GateBias,
     UpBias,
     DownBias,
+    // Nemotron-NAS replace_with_linear sub-layers: one [H, H] map of the normalised input
+    LinearAttention,
+    LinearFfn,
 };
 
 enum class SubLayer { None, Attention, Ffn };
@@ -47,8 +50,10 @@ const std::vector<TensorRoleInfo>& allTensorRoles();
 // The checkpoint name of a role, e.g. "model.layers.3.self_attn.q_proj.weight".
 std::string tensorName(TensorRole role, int64_t layer = -1);
 
-// Whether a checkpoint of this config must contain the role.
+// Whether a checkpoint of this config must contain the role (for per-layer roles: in some layer).
 bool roleExpected(const ModelConfig& config, TensorRole role);
+// Whether layer `layer` must contain the per-layer role (Nemotron-NAS layers differ).
+bool roleExpected(const ModelConfig& config, TensorRole role, int64_t layer);
 
 // Inverse lookup: the role and layer of a checkpoint name, or nothing if the name is not ours.
 struct NamedRole {

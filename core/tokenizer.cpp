@@ -94,6 +94,11 @@ struct Segment {
 std::string readFile(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path, "cannot open file");
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (!ec && size > kMaxTokenizerJsonBytes)
+        throw Error(path, "file is larger than " + std::to_string(kMaxTokenizerJsonBytes >> 20) +
+                              " MiB (not a tokenizer.json?)");
     std::ostringstream ss;
     ss << in.rdbuf();
     if (in.bad()) throw Error(path, "read failed");
@@ -253,6 +258,9 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::fromJson(std::string_view tokenizerJson, const fs::path& source) {
+    if (tokenizerJson.size() > kMaxTokenizerJsonBytes)
+        throw Error(source,
+                    "tokenizer.json is larger than " + std::to_string(kMaxTokenizerJsonBytes >> 20) + " MiB");
     const json j = parseJson(tokenizerJson, source);
     auto impl = std::make_unique<Impl>();
     impl->source = source;
@@ -367,7 +375,7 @@ void Tokenizer::Impl::splitAdded(std::string_view text, bool first, const TokenM
     if (startOffset < text.size()) out.push_back({text.substr(startOffset), -1, first && startOffset == 0});
 }
 
-std::vector<int64_t> Tokenizer::encode(std::string_view text, bool addSpecialTokens) const {
+std::vector<int64_t> Tokenizer::encode(std::string_view text, bool addSpecialTokens) const try {
     const Impl& t = *impl_;
     std::string repaired;
     if (tok::repairUtf8(text, repaired)) text = repaired; // invalid bytes become U+FFFD
@@ -396,6 +404,9 @@ std::vector<int64_t> Tokenizer::encode(std::string_view text, bool addSpecialTok
     t.encodePieces(segments, ids);
     if (addSpecialTokens) ids.insert(ids.end(), t.suffix.begin(), t.suffix.end());
     return ids;
+} catch (const Error& e) {
+    if (!e.file().empty()) throw;
+    throw Error(impl_->source, e.what()); // a regex of this tokenizer.json failed on the text
 }
 
 void Tokenizer::Impl::encodePieces(std::vector<Segment>& segments, std::vector<int64_t>& ids) const {

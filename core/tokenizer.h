@@ -13,6 +13,10 @@
 
 namespace layerlab {
 
+// Largest tokenizer.json accepted, checked before it is read: the largest real ones are a few
+// tens of MiB (a vocabulary of ~260k and as many merges).
+constexpr uint64_t kMaxTokenizerJsonBytes = uint64_t{256} << 20;
+
 class Tokenizer {
 public:
     // Reads tokenizer.json and, when present, tokenizer_config.json / special_tokens_map.json

@@ -229,7 +229,17 @@ public:
             out = in;
             return;
         }
-        thread_local Pieces a, b;
+        // Scratch buffers reused between calls. A Sequence nested in a Sequence gets its own: sharing
+        // them made the inner one write its result over its own input (and drop the text).
+        thread_local int depth = 0;
+        thread_local Pieces sharedA, sharedB;
+        Pieces localA, localB;
+        Pieces& a = depth == 0 ? sharedA : localA;
+        Pieces& b = depth == 0 ? sharedB : localB;
+        struct Nesting {
+            Nesting() { ++depth; }
+            ~Nesting() { --depth; }
+        } nesting;
         const Pieces* cur = &in;
         for (size_t i = 0; i < steps_.size(); ++i) {
             Pieces& dst = i + 1 == steps_.size() ? out : (cur == &a ? b : a);

@@ -1,5 +1,7 @@
 #include "tokenizer_text.h"
 
+#include "error.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <unicode/locid.h>
@@ -248,8 +250,13 @@ void Regex::findAll(std::string_view subject, std::vector<std::pair<size_t, size
             code_->jit ? pcre2_jit_match(code_->code, text, subject.size(), pos, 0, md, nullptr)
                        : pcre2_match(code_->code, text, subject.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
         if (rc == PCRE2_ERROR_NOMATCH) break;
-        if (rc < 0 && rc != 0)
-            throw std::runtime_error("regex match failed (PCRE2 error " + std::to_string(rc) + ")");
+        if (rc < 0) {
+            // Match or JIT stack limits on a pathological pattern: bad input, not a crash.
+            PCRE2_UCHAR message[256];
+            pcre2_get_error_message(rc, message, sizeof message);
+            throw Error("regex match failed (PCRE2 error " + std::to_string(rc) + ": " +
+                        reinterpret_cast<const char*>(message) + ")");
+        }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
         const size_t start = ov[0], end = ov[1];
         if (end > start) {

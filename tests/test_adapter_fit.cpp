@@ -8,21 +8,8 @@
 #include <gtest/gtest.h>
 
 using namespace layerlab;
-
-namespace {
-
-std::filesystem::path demoDir() {
-    return std::filesystem::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
-}
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kCPU, torch::kFloat64) - b.to(torch::kCPU, torch::kFloat64))
-        .abs()
-        .max()
-        .item<double>();
-}
-
-} // namespace
+using test::demoDir;
+using test::maxDiff;
 
 TEST(AdapterFit, FullRankRecoversAnAffineMapAndRankRMatchesTheSvd) {
     torch::manual_seed(0);
@@ -74,8 +61,8 @@ TEST(AdapterFit, ModelFitsMatchTheCapturedResidualStream) {
     o.guard = false; // keep every fitted adapter
     const auto mask = LayerMask::parse("attn:1,block:2", model->numLayers());
     auto bias = fitAdapters(*model, windows, mask, o);
-    ASSERT_EQ(bias.size(), 2u);
-    for (const auto& a : bias) {
+    ASSERT_EQ(bias.units.size(), 2u);
+    for (const auto& a : bias.units) {
         const auto want = a.unit == Unit::Attention ? (mid1 - in1).reshape({-1, H}).mean(0)
                                                     : (out2 - in2).reshape({-1, H}).mean(0);
         EXPECT_LT(maxDiff(a.bias, want), 1e-5) << unitName(a.unit);
@@ -98,7 +85,7 @@ TEST(AdapterFit, FullRankIsTheLeastSquaresAffineMap) {
     o.batchSize = 4;
     o.guard = false;
     const auto fit = fitAdapters(*model, data.windows, LayerMask::parse("attn:1", model->numLayers()), o);
-    ASSERT_EQ(fit.size(), 1u);
+    ASSERT_EQ(fit.units.size(), 1u);
 
     torch::InferenceMode inference;
     std::vector<torch::Tensor> rows;
@@ -114,9 +101,9 @@ TEST(AdapterFit, FullRankIsTheLeastSquaresAffineMap) {
     auto x1 = torch::cat({x, torch::ones({x.size(0), 1}, x.options())}, 1);
     auto sol = std::get<0>(at::linalg_lstsq(x1, y)); // [H + 1, H]: map, then intercept
     auto want = torch::matmul(x1, sol);
-    auto got = torch::matmul(x, torch::matmul(fit[0].down.to(torch::kCPU, torch::kFloat64),
-                                              fit[0].up.to(torch::kCPU, torch::kFloat64))) +
-               fit[0].bias.to(torch::kCPU, torch::kFloat64);
+    auto got = torch::matmul(x, torch::matmul(fit.units[0].down.to(torch::kCPU, torch::kFloat64),
+                                              fit.units[0].up.to(torch::kCPU, torch::kFloat64))) +
+               fit.units[0].bias.to(torch::kCPU, torch::kFloat64);
     const double scale = y.abs().max().item<double>();
     EXPECT_LT(maxDiff(got, want), 1e-3 * scale);
 }
@@ -179,7 +166,7 @@ TEST(AdapterFit, CancellingLeavesTheModelAsItWas) {
     AdapterFitOptions o;
     o.batchSize = 1;
     const auto before = fitAdapters(*model, windows, mask, o);
-    ASSERT_EQ(before.size(), 1u);
+    ASSERT_EQ(before.units.size(), 1u);
     model->setAdapters(before);
     CancelToken token;
     Progress progress(
@@ -192,7 +179,7 @@ TEST(AdapterFit, CancellingLeavesTheModelAsItWas) {
     EXPECT_THROW(
         fitAdapters(*model, windows, LayerMask::parse("attn:1,ffn:2", model->numLayers()), o, progress),
         Cancelled);
-    ASSERT_EQ(model->adapters().size(), 1u);
-    EXPECT_TRUE(torch::equal(model->adapters()[0].bias, before[0].bias));
-    EXPECT_EQ(model->adapters()[0].layer, 2);
+    ASSERT_EQ(model->adapters().units.size(), 1u);
+    EXPECT_TRUE(torch::equal(model->adapters().units[0].bias, before.units[0].bias));
+    EXPECT_EQ(model->adapters().units[0].layer, 2);
 }

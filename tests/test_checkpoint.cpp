@@ -153,3 +153,11 @@ TEST(Checkpoint, IndexListsTensorNotInShard) {
         R"({"weight_map":{"model.norm.weight":"model.safetensors","ghost.weight":"model.safetensors"}})");
     EXPECT_NE(loadError(dir.path()).find("index lists tensor 'ghost.weight'"), std::string::npos);
 }
+
+TEST(Checkpoint, OversizedIndexIsRefusedBeforeReading) {
+    test::TempDir dir;
+    test::copyCheckpoint("llama_sharded", dir.path());
+    fs::resize_file(dir / "model.safetensors.index.json", (uint64_t{64} << 20) + 1); // sparse
+    const auto msg = loadError(dir.path());
+    EXPECT_NE(msg.find("model.safetensors.index.json: file is larger than 64 MiB"), std::string::npos) << msg;
+}

@@ -361,6 +361,34 @@ TEST(DatasetLimits, OverlongLineAndFile) {
               std::string::npos);
 }
 
+TEST(DatasetLimits, SequenceLongerThanTheModelTakes) {
+    TempDir dir;
+    writeText(dir / "t.txt", "abcdefghij"); // 10 tokens
+    writeText(dir / "t.jsonl", "{\"input_ids\": [1, 2, 3]}\n{\"input_ids\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n");
+    // A seq-len over the model's maximum is refused before the file is read.
+    auto o = options(16);
+    o.maxSeqLen = 8;
+    EXPECT_NE(errorOf([&] {
+                  loadTokenData(dir / "missing.txt", byteEncoder, o);
+              }).find("seq-len 16 exceeds the model's maximum of 8 tokens"),
+              std::string::npos);
+    // Whole sequences (seq-len 0) must fit.
+    o = options(0);
+    o.maxSeqLen = 8;
+    EXPECT_NE(errorOf([&] {
+                  loadTokenData(dir / "t.txt", byteEncoder, o);
+              }).find("a sequence of 10 tokens exceeds the model's maximum of 8"),
+              std::string::npos);
+    expectLineError(dir, "{\"input_ids\": [1, 2, 3]}\n{\"input_ids\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n", 2,
+                    "a sequence of 9 tokens exceeds the model's maximum of 8", o);
+    expectLineError(dir, "{\"text\": \"abcdefghi\"}\n", 1, "a sequence of 9 tokens exceeds", o);
+    // Windows cut to a seq-len within the maximum are fine.
+    o = options(8);
+    o.maxSeqLen = 8;
+    EXPECT_EQ(loadTokenData(dir / "t.txt", byteEncoder, o).windows.size(), 1u);
+    EXPECT_EQ(loadTokenData(dir / "t.jsonl", byteEncoder, o).windows.size(), 2u);
+}
+
 TEST(DatasetLimits, LinesAcrossReadChunks) {
     // Lines longer than the reader's 1 MiB chunks are put together again.
     TempDir dir;

@@ -15,12 +15,10 @@
 #include <sstream>
 
 using namespace layerlab;
+using test::demoDir;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path demoDir() {
-    return fs::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
-}
 std::string readAll(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;

@@ -10,14 +10,7 @@
 #include <cmath>
 
 using namespace layerlab;
-
-namespace {
-
-std::filesystem::path demoDir() {
-    return std::filesystem::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
-}
-
-} // namespace
+using test::demoDir;
 
 TEST(Generation, CachedGreedyTokensEqualFullRecomputation) {
     auto model = Model::load(demoDir(), {test::testDevice(), torch::kFloat32});

@@ -69,4 +69,15 @@ void copyCheckpoint(const std::string& variant, const fs::path& dir) {
     }
 }
 
+double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kCPU, torch::kFloat64) - b.to(torch::kCPU, torch::kFloat64))
+        .abs()
+        .max()
+        .item<double>();
+}
+
+fs::path demoDir() {
+    return fs::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
+}
+
 } // namespace layerlab::test

@@ -22,6 +22,12 @@ std::vector<TokenWindow> referenceWindows(const std::string& variant);
 // LAYERLAB_TEST_DEVICE=cuda (or cuda:1) runs the model tests on a GPU; CPU otherwise.
 torch::Device testDevice();
 
+// Largest absolute elementwise difference, computed in float64 on the CPU.
+double maxDiff(const torch::Tensor& a, const torch::Tensor& b);
+
+// The bundled demo model (resources/demo).
+std::filesystem::path demoDir();
+
 // A fresh empty folder under the system temp dir, removed when the object goes away.
 class TempDir {
 public:

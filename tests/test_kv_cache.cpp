@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 using namespace layerlab;
+using test::maxDiff;
 
 namespace {
 
@@ -22,13 +23,6 @@ torch::Tensor referenceIds(const std::string& variant) {
     for (const auto& w : test::referenceWindows(variant))
         flat.insert(flat.end(), w.ids.begin(), w.ids.end());
     return torch::tensor(flat, torch::kInt64).view({2, -1});
-}
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kCPU, torch::kFloat64) - b.to(torch::kCPU, torch::kFloat64))
-        .abs()
-        .max()
-        .item<double>();
 }
 
 } // namespace

@@ -107,3 +107,40 @@ TEST(ModelConfig, NotJson) {
         EXPECT_NE(std::string(e.what()).find("config.json: not valid JSON"), std::string::npos) << e.what();
     }
 }
+
+// Found by fuzzing: these used to escape as nlohmann exceptions or allocate per-layer tables of
+// any size.
+TEST(ModelConfig, AbsurdSizesAndWrongTypes) {
+    auto j = minimal();
+    j["num_hidden_layers"] = int64_t{1} << 40;
+    EXPECT_NE(errorOf(j).find("'num_hidden_layers' is 1099511627776, larger than the limit of 2147483647"),
+              std::string::npos)
+        << errorOf(j);
+    j["num_hidden_layers"] = 100000;
+    EXPECT_NE(errorOf(j).find("num_hidden_layers 100000 exceeds the limit of 65536"), std::string::npos)
+        << errorOf(j);
+    j = minimal();
+    j["num_attention_heads"] = int64_t{1} << 33;
+    j["head_dim"] = int64_t{1} << 33;
+    EXPECT_NE(errorOf(j).find("larger than the limit"), std::string::npos) << errorOf(j);
+    j = minimal();
+    j["model_type"] = 0.0;
+    EXPECT_NE(errorOf(j).find("dir/config.json: field 'model_type' must be a string"), std::string::npos)
+        << errorOf(j);
+    j = minimal();
+    j["hidden_act"] = {{"name", "silu"}};
+    EXPECT_NE(errorOf(j).find("field 'hidden_act' must be a string"), std::string::npos) << errorOf(j);
+}
+
+TEST(ModelConfig, OversizedFileIsRefusedBeforeReading) {
+    test::TempDir dir;
+    test::writeText(dir / "config.json", "{}");
+    std::filesystem::resize_file(dir / "config.json", (uint64_t{16} << 20) + 1); // sparse: no disk used
+    try {
+        ModelConfig::load(dir / "config.json");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("config.json: file is larger than 16 MiB"), std::string::npos)
+            << e.what();
+    }
+}

@@ -7,14 +7,7 @@
 #include <gtest/gtest.h>
 
 using namespace layerlab;
-
-namespace {
-
-std::filesystem::path demoDir() {
-    return std::filesystem::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
-}
-
-} // namespace
+using test::demoDir;
 
 TEST(MultipleChoiceEval, PaddingDoesNotChangeScores) {
     auto model = Model::load(demoDir(), {test::testDevice(), torch::kFloat32});

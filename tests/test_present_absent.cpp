@@ -10,12 +10,9 @@
 #include <random>
 
 using namespace layerlab;
+using test::demoDir;
 
 namespace {
-
-std::filesystem::path demoDir() {
-    return std::filesystem::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
-}
 
 // A game that records which coalitions it was asked for.
 class RecordingGame : public CoalitionGame {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace layerlab {
 namespace {
@@ -189,6 +190,27 @@ TEST(Tokenizer, ByteFallbackRoundTrip) {
     EXPECT_EQ(t.decode({*b, *b}), "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
+// A Sequence pre-tokenizer inside a Sequence splits like the flat list of its steps (found while
+// writing the fuzz targets: the inner one used to overwrite its own input and drop the text).
+TEST(Tokenizer, NestedSequencePreTokenizer) {
+    std::ifstream in(kData / "gpt2" / "tokenizer.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    json j = json::parse(ss.str());
+    const json byteLevel = j["pre_tokenizer"];
+    const json digits = {{"type", "Digits"}, {"individual_digits", true}};
+    j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {byteLevel, digits, digits}}};
+    const Tokenizer flat = Tokenizer::fromJson(j.dump(), "flat/tokenizer.json");
+    j["pre_tokenizer"] = {
+        {"type", "Sequence"},
+        {"pretokenizers", {{{"type", "Sequence"}, {"pretokenizers", {byteLevel, digits}}}, digits}}};
+    const Tokenizer nested = Tokenizer::fromJson(j.dump(), "nested/tokenizer.json");
+    const std::string text = "The 12345 quick brown foxes jump over 678 lazy dogs.";
+    const auto ids = flat.encode(text, false);
+    EXPECT_GT(ids.size(), 10u);
+    EXPECT_EQ(nested.encode(text, false), ids);
+}
+
 // Errors: each names the file and the problem.
 std::string errorOf(const std::string& jsonText) {
     try {
@@ -249,6 +271,23 @@ TEST(Tokenizer, RejectsUnsupportedAndMalformedInput) {
         EXPECT_NE(std::string(e.what()).find("/nonexistent/model/tokenizer.json"), std::string::npos)
             << e.what();
     }
+}
+
+TEST(Tokenizer, OversizedTokenizerJsonIsRefusedBeforeReading) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("layerlab-tokenizer-size-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "tokenizer.json") << "{}";
+    fs::resize_file(dir / "tokenizer.json", kMaxTokenizerJsonBytes + 1); // sparse: no disk used
+    try {
+        Tokenizer::load(dir);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("tokenizer.json: file is larger than 256 MiB"),
+                  std::string::npos)
+            << e.what();
+    }
+    fs::remove_all(dir);
 }
 
 } // namespace

@@ -9,6 +9,9 @@
 #include "job_runner.h"
 #include "layer_map_model.h"
 #include "layer_map_page.h"
+#include "loss_curve_model.h"
+#include "metric_scatter_model.h"
+#include "metric_scatter_page.h"
 #include "model_loading.h"
 #include "model_panel.h"
 #include "plan_panel.h"
@@ -17,6 +20,8 @@
 #include "quick_evaluation.h"
 #include "recovery_panel.h"
 #include "report_export.h"
+#include "session_file.h"
+#include "workbench_session.h"
 #include "workspace.h"
 
 #include <QAction>
@@ -25,6 +30,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QGroupBox>
@@ -37,9 +43,11 @@
 #include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
@@ -74,6 +82,7 @@ MainWindow::MainWindow(QWidget* parent)
       modelPanel_(new ModelPanel(workspace_, this)), layerMap_(new LayerMapPage(workspace_, this)),
       chart_(new ImportanceChart(workspace_, this)), costPanel_(new CostPanel(workspace_, this)),
       planPanel_(new PlanPanel(workspace_, this)), curvePage_(new PruningCurvePage(workspace_, this)),
+      scatterPage_(new MetricScatterPage(workspace_, this)),
       recoveryPanel_(new RecoveryPanel(workspace_, this)),
       generationPage_(new GenerationPage(workspace_, this)), tabs_(new QTabWidget(this)),
       status_(new QLabel(this)), progress_(new QProgressBar(this)),
@@ -91,6 +100,7 @@ MainWindow::MainWindow(QWidget* parent)
     splitter->setStretchFactor(1, 2);
     tabs_->addTab(splitter, tr("Layer map"));
     tabs_->addTab(curvePage_, tr("Pruning curve"));
+    tabs_->addTab(scatterPage_, tr("Metric vs metric"));
     tabs_->addTab(generationPage_, tr("Generate"));
     tabs_->setDocumentMode(true);
     setCentralWidget(tabs_);
@@ -186,8 +196,23 @@ MainWindow::MainWindow(QWidget* parent)
             return saveTableCsv(*curvePage_->model(), path, PruningCurveModel::ValueRole);
         });
     });
+    connect(scatterPage_, &MetricScatterPage::exportImageRequested, this,
+            [this] { exportImage(scatterPage_->chartView(), tr("metric scatter"), scatterPage_->title()); });
+    connect(scatterPage_, &MetricScatterPage::exportCsvRequested, this, [this] {
+        exportCsv(tr("metric scatter"), [this](const QString& path) {
+            return saveTableCsv(*scatterPage_->model(), path, MetricScatterModel::ValueRole);
+        });
+    });
     connect(recoveryPanel_, &RecoveryPanel::fitRequested, this, &MainWindow::recover);
     connect(recoveryPanel_, &RecoveryPanel::removeRequested, this, &MainWindow::removeAdapters);
+    connect(recoveryPanel_, &RecoveryPanel::exportCurveImageRequested, this, [this] {
+        exportImage(recoveryPanel_->lossChartView(), tr("recovery loss curve"), tr("Adapter training loss"));
+    });
+    connect(recoveryPanel_, &RecoveryPanel::exportCurveCsvRequested, this, [this] {
+        exportCsv(tr("recovery loss curve"), [this](const QString& path) {
+            return saveTableCsv(*recoveryPanel_->lossCurve(), path, LossCurveModel::ValueRole);
+        });
+    });
     connect(recoveryPanel_, &RecoveryPanel::saveRequested, this, [this] {
         auto path =
             QFileDialog::getSaveFileName(this, tr("Save adapters"), {}, tr("safetensors (*.safetensors)"));
@@ -214,6 +239,16 @@ MainWindow::MainWindow(QWidget* parent)
         }
     });
 
+    // Crash recovery: a copy of the session every minute while something changed.
+    for (auto signal :
+         {&Workspace::maskChanged, &Workspace::scoresChanged, &Workspace::evaluationChanged,
+          &Workspace::adaptersChanged, &Workspace::dataSettingsChanged, &Workspace::modelChanged})
+        connect(workspace_, signal, this, &MainWindow::markDirty);
+    auto* autosaveTimer = new QTimer(this);
+    autosaveTimer->setInterval(60 * 1000);
+    connect(autosaveTimer, &QTimer::timeout, this, &MainWindow::autosave);
+    autosaveTimer->start();
+
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
@@ -239,6 +274,31 @@ void MainWindow::buildMenus() {
         else
             openModel(demo);
     });
+    auto* openSessionAction = new QAction(tr("Open &session..."), this);
+    openSessionAction->setShortcut(Qt::CTRL | Qt::SHIFT | Qt::Key_O);
+    connect(openSessionAction, &QAction::triggered, this, [this] {
+        const auto path = QFileDialog::getOpenFileName(this, tr("Open session"), sessionPath_,
+                                                       tr("LayerLab sessions (*.layerlab)"));
+        if (!path.isEmpty()) openSession(path);
+    });
+    auto saveAs = [this] {
+        auto path = QFileDialog::getSaveFileName(this, tr("Save session"), sessionPath_,
+                                                 tr("LayerLab sessions (*.layerlab)"));
+        if (path.isEmpty()) return;
+        if (!path.endsWith(QStringLiteral(".layerlab"))) path += QStringLiteral(".layerlab");
+        if (const auto error = saveSession(path); !error.isEmpty())
+            reportError(tr("Saving the session failed"), error);
+    };
+    auto* saveSessionAction = new QAction(tr("&Save session"), this);
+    saveSessionAction->setShortcut(QKeySequence::Save);
+    connect(saveSessionAction, &QAction::triggered, this, [this, saveAs] {
+        if (sessionPath_.isEmpty()) return saveAs();
+        if (const auto error = saveSession(sessionPath_); !error.isEmpty())
+            reportError(tr("Saving the session failed"), error);
+    });
+    auto* saveSessionAsAction = new QAction(tr("Save session &as..."), this);
+    saveSessionAsAction->setShortcut(QKeySequence::SaveAs);
+    connect(saveSessionAsAction, &QAction::triggered, this, saveAs);
     auto* quit = new QAction(tr("&Quit"), this);
     quit->setShortcut(QKeySequence::Quit);
     connect(quit, &QAction::triggered, this, &QWidget::close);
@@ -249,6 +309,10 @@ void MainWindow::buildMenus() {
     recentMenu_ = file->addMenu(tr("&Recent models"));
     connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::fillRecentMenu);
     fillRecentMenu();
+    file->addSeparator();
+    file->addAction(openSessionAction);
+    file->addAction(saveSessionAction);
+    file->addAction(saveSessionAsAction);
     file->addSeparator();
     auto* exportMenu = file->addMenu(tr("&Export"));
     exportMenu->addAction(tr("Layer map as PNG/SVG..."), this,
@@ -308,7 +372,8 @@ void MainWindow::chooseModel() {
     if (!dir.isEmpty()) openModel(dir);
 }
 
-void MainWindow::openModel(const QString& dir, const QString& deviceIn, const QString& dtypeIn) {
+void MainWindow::openModel(const QString& dir, const QString& deviceIn, const QString& dtypeIn,
+                           std::function<void()> then) {
     const QString folder = modelFolderOf(dir);
     if (folder.isEmpty()) {
         reportError(tr("Cannot open model"), tr("%1: no such folder").arg(dir));
@@ -342,9 +407,95 @@ void MainWindow::openModel(const QString& dir, const QString& deviceIn, const QS
                 QSettings().setValue(QStringLiteral("dtype"), dtype);
                 for (const auto& name : loaded->summary.unusedTensors)
                     std::cerr << "note: tensor '" << name << "' in the checkpoint is not used\n";
+                if (then) then();
             });
         },
         QStringLiteral("load"));
+}
+
+QString MainWindow::autosavePath() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dir);
+    return QDir(dir).filePath(QStringLiteral("autosave.layerlab"));
+}
+
+QString MainWindow::saveSession(const QString& path) {
+    if (!workspace_->hasModel()) return tr("There is no model open: nothing to save.");
+    const std::filesystem::path file = path.toStdString();
+    const auto adapters = adaptersPathFor(file);
+    const bool hasAdapters = hasInstalledAdapters(*workspace_);
+    if (hasAdapters) {
+        if (const auto error = saveInstalledAdapters(*workspace_, QString::fromStdString(adapters.string()));
+            !error.isEmpty())
+            return error;
+    }
+    try {
+        // The adapters file is named relative to the session, so the two move together.
+        writeSessionFile(file, captureSession(*workspace_,
+                                              hasAdapters ? adapters.filename() : std::filesystem::path(),
+                                              recoveryPanel_->resultText()));
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+    if (path != autosavePath()) {
+        sessionPath_ = path;
+        status_->setText(tr("Saved session %1").arg(path));
+    }
+    return {};
+}
+
+void MainWindow::openSession(const QString& path) {
+    Session session;
+    try {
+        session = readSessionFile(path.toStdString());
+    } catch (const std::exception& e) {
+        reportError(tr("Cannot open the session"), QString::fromStdString(e.what()));
+        return;
+    }
+    if (path != autosavePath()) sessionPath_ = path;
+    const QString adapters = QString::fromStdString(session.adapters.string());
+    openModel(QString::fromStdString(session.modelDir.string()), QString::fromStdString(session.device),
+              QString::fromStdString(session.dtype), [this, session, adapters, path] {
+                  try {
+                      applySession(*workspace_, session);
+                  } catch (const std::exception& e) {
+                      reportError(tr("The session does not fit the model"),
+                                  tr("%1: %2").arg(path, QString::fromStdString(e.what())));
+                      return;
+                  }
+                  if (!adapters.isEmpty())
+                      submitInstallAdapters(*jobs_, *workspace_, adapters, [this](const QString& error) {
+                          reportError(tr("Cannot install the session's adapters"), error);
+                      });
+                  if (session.recovery.is_object() && session.recovery.contains("text") &&
+                      session.recovery["text"].is_string())
+                      recoveryPanel_->showSavedResult(
+                          QString::fromStdString(session.recovery["text"].get<std::string>()));
+                  status_->setText(tr("Opened session %1").arg(path));
+                  dirty_ = false;
+              });
+}
+
+bool MainWindow::restoreAutosave() {
+    const QString path = autosavePath();
+    if (!QFileInfo::exists(path)) return false;
+    if (interactive_ &&
+        QMessageBox::question(this, tr("Restore the last session?"),
+                              tr("LayerLab did not exit cleanly last time. Restore the session it was "
+                                 "working on?")) != QMessageBox::Yes) {
+        QFile::remove(path);
+        return false;
+    }
+    openSession(path);
+    return true;
+}
+
+void MainWindow::autosave() {
+    if (!dirty_ || !workspace_->hasModel()) return;
+    dirty_ = false;
+    // The adapters are read on this (GUI) thread, where installing them also happens.
+    if (const auto error = saveSession(autosavePath()); !error.isEmpty())
+        std::cerr << "autosave: " << error.toStdString() << "\n";
 }
 
 void MainWindow::computeImportance(const ImportanceJobRequest& requestIn) {
@@ -424,7 +575,10 @@ void MainWindow::recover(const RecoveryRequest& request) {
         return;
     }
     auto* panel = recoveryPanel_;
-    submitRecovery(*jobs_, *workspace_, request, [panel](const RecoveryResult& r) { panel->showResult(r); });
+    if (request.trained()) panel->clearLossCurve();
+    submitRecovery(
+        *jobs_, *workspace_, request, [panel](const RecoveryResult& r) { panel->showResult(r); },
+        [panel](int64_t step, double loss) { panel->addTrainingStep(step, loss); });
 }
 
 void MainWindow::removeAdapters() {
@@ -584,6 +738,8 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     settings.setValue(QStringLiteral("geometry"), saveGeometry());
     settings.setValue(QStringLiteral("windowState"), saveState());
     jobs_->cancelAll();
+    QFile::remove(autosavePath()); // a clean exit: nothing to recover
+    QFile::remove(QString::fromStdString(adaptersPathFor(autosavePath().toStdString()).string()));
     QMainWindow::closeEvent(event);
 }
 

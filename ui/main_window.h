@@ -5,6 +5,8 @@
 
 #include <QMainWindow>
 
+#include <functional>
+
 #include "generation_job.h"
 #include "importance_job.h"
 #include "pruning_curve_job.h"
@@ -23,6 +25,7 @@ class GenerationPage;
 class ImportanceChart;
 class JobRunner;
 class LayerMapPage;
+class MetricScatterPage;
 class ModelPanel;
 class PlanPanel;
 class PruningCurvePage;
@@ -36,7 +39,19 @@ public:
     ~MainWindow() override;
 
     // Loads a model folder in the background; device/dtype default to the side panel's choice.
-    void openModel(const QString& dir, const QString& device = {}, const QString& dtype = {});
+    // `then` runs on the GUI thread once the model is in the workspace.
+    void openModel(const QString& dir, const QString& device = {}, const QString& dtype = {},
+                   std::function<void()> then = {});
+    // Sessions (.layerlab): the model, data, removal set, scores, evaluations and adapters.
+    // saveSession returns an error message naming the file, or "". openSession loads the model in
+    // the background and then applies the rest; errors are reported.
+    QString saveSession(const QString& path);
+    void openSession(const QString& path);
+    // The crash-recovery copy, written every minute while the state changed, removed on a clean
+    // exit. Returns true when one was there at start and was opened.
+    bool restoreAutosave();
+    static QString autosavePath();
+    QString sessionPath() const { return sessionPath_; }
     void computeImportance(const ImportanceJobRequest& request);
     void evaluate();
     // The pruning curve (tab "Pruning curve"), replacing the one shown.
@@ -55,6 +70,7 @@ public:
     CostPanel* costPanel() const { return costPanel_; }
     PlanPanel* planPanel() const { return planPanel_; }
     PruningCurvePage* curvePage() const { return curvePage_; }
+    MetricScatterPage* scatterPage() const { return scatterPage_; }
     RecoveryPanel* recoveryPanel() const { return recoveryPanel_; }
     GenerationPage* generationPage() const { return generationPage_; }
     QTabWidget* tabs() const { return tabs_; }
@@ -77,6 +93,8 @@ private:
     void exportCsv(const QString& what, const std::function<QString(const QString&)>& save);
     void maskChanged();
     void updateTitle();
+    void autosave();
+    void markDirty() { dirty_ = true; }
 
     Workspace* workspace_;
     JobRunner* jobs_;
@@ -86,6 +104,7 @@ private:
     CostPanel* costPanel_;
     PlanPanel* planPanel_;
     PruningCurvePage* curvePage_;
+    MetricScatterPage* scatterPage_;
     RecoveryPanel* recoveryPanel_;
     GenerationPage* generationPage_;
     QTabWidget* tabs_;
@@ -95,6 +114,8 @@ private:
     QPushButton* cancel_;
     bool interactive_ = true;
     int pendingRunLength_ = 0; // a best-run plan waiting for its angular scores
+    QString sessionPath_;      // the session file last opened or saved
+    bool dirty_ = false;       // changed since the last autosave
 };
 
 } // namespace layerlab::ui

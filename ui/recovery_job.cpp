@@ -1,6 +1,7 @@
 #include "recovery_job.h"
 
 #include "adapter_fit.h"
+#include "adapter_training.h"
 #include "error.h"
 #include "evaluation.h"
 #include "evaluation_inputs.h"
@@ -17,7 +18,7 @@ namespace {
 
 std::vector<UnitRef> unitsOf(const AdapterSet& adapters) {
     std::vector<UnitRef> out;
-    for (const auto& a : adapters)
+    for (const auto& a : adapters.units)
         out.push_back({a.unit, a.layer});
     return out;
 }
@@ -32,8 +33,27 @@ struct RecoveryState {
 
 } // namespace
 
+std::string recoveryMethodName(const RecoveryRequest& r) {
+    const auto rank = std::to_string(r.rank);
+    switch (r.method) {
+    case RecoveryMethod::Bias:
+        return "bias";
+    case RecoveryMethod::LowRank:
+        return "lowrank:" + rank;
+    case RecoveryMethod::LearnedBias:
+        return "learned-bias" + (r.loraRank > 0 ? "+lora:" + std::to_string(r.loraRank) : std::string());
+    case RecoveryMethod::LearnedLowRank:
+        return "learned-lowrank:" + rank +
+               (r.loraRank > 0 ? "+lora:" + std::to_string(r.loraRank) : std::string());
+    case RecoveryMethod::Lora:
+        break;
+    }
+    return "lora:" + rank;
+}
+
 bool submitRecovery(JobRunner& jobs, Workspace& workspace, const RecoveryRequest& request,
-                    std::function<void(const RecoveryResult&)> onResult) {
+                    std::function<void(const RecoveryResult&)> onResult,
+                    std::function<void(int64_t step, double loss)> onStep) {
     const auto model = workspace.mutableModel();
     if (!model || workspace.mask().empty()) return false;
     auto* ws = &workspace;
@@ -43,48 +63,69 @@ bool submitRecovery(JobRunner& jobs, Workspace& workspace, const RecoveryRequest
     const auto mask = ws->mask();
     auto state = std::make_shared<RecoveryState>();
     state->result.mask = mask;
-    state->result.method = request.lowRank ? "lowrank:" + std::to_string(request.rank) : "bias";
+    state->result.method = recoveryMethodName(request);
     // The model's current state must not change under a job: everything below is queued.
     jobs.submitGuiStep(QObject::tr("Taking the adapters out"), [model, state] {
         state->previous = model->adapters();
         model->setAdapters({});
     });
-    jobs.submit(QObject::tr("Fitting adapters (%1)").arg(QString::fromStdString(state->result.method)),
-                [=](const JobContext& ctx) {
-                    const auto in =
-                        inputsOrLoad(inputs, *model, tokenizer.get(), settings, ctx.progress(),
-                                     [&](auto loaded) { ctx.post([ws, loaded] { ws->setInputs(loaded); }); });
-                    if (in->windows.empty())
-                        throw Error(
-                            "recovery needs calibration text: choose a calibration file in the side panel");
-                    const auto evalWindows = sampleWindows(in->windows, settings.evaluationWindows);
-                    const auto full =
-                        evaluateLoss(*model, evalWindows, LayerMask(mask.numLayers()), {}, ctx.progress());
-                    const auto removed = evaluateLoss(*model, evalWindows, mask, {}, ctx.progress());
-                    AdapterFitOptions o;
-                    o.method = request.lowRank ? AdapterMethod::LowRank : AdapterMethod::Bias;
-                    o.rank = request.rank;
-                    o.ridge = request.ridge;
-                    o.batchSize = request.batchSize;
-                    const auto start = std::chrono::steady_clock::now();
-                    AdapterFitReport report;
-                    auto fitted = fitAdapters(*model, sampleWindows(in->windows, settings.importanceWindows),
-                                              mask, o, ctx.progress(), &report);
-                    ctx.progress().checkCancelled();
-                    state->result.fitSeconds =
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                    state->result.fullLoss = full.loss;
-                    state->result.removedLoss = removed.loss;
-                    state->result.windows = removed.sequences;
-                    state->result.tokens = removed.tokens;
-                    state->result.adapters = static_cast<int64_t>(fitted.size());
-                    LayerMask dropped(mask.numLayers());
-                    for (const auto& u : report.dropped)
-                        dropped.remove(u.unit, u.layer);
-                    state->result.dropped = dropped.toSpec();
-                    state->fitted = std::move(fitted);
-                    state->inputs = in;
-                });
+    jobs.submit(
+        (request.trained() ? QObject::tr("Training adapters (%1)") : QObject::tr("Fitting adapters (%1)"))
+            .arg(QString::fromStdString(state->result.method)),
+        [=](const JobContext& ctx) {
+            const auto in =
+                inputsOrLoad(inputs, *model, tokenizer.get(), settings, ctx.progress(),
+                             [&](auto loaded) { ctx.post([ws, loaded] { ws->setInputs(loaded); }); });
+            if (in->windows.empty())
+                throw Error("recovery needs calibration text: choose a calibration file in the side panel");
+            const auto evalWindows = sampleWindows(in->windows, settings.evaluationWindows);
+            const auto full =
+                evaluateLoss(*model, evalWindows, LayerMask(mask.numLayers()), {}, ctx.progress());
+            const auto removed = evaluateLoss(*model, evalWindows, mask, {}, ctx.progress());
+            const auto start = std::chrono::steady_clock::now();
+            const auto windows = sampleWindows(in->windows, settings.importanceWindows);
+            AdapterFitReport report;
+            AdapterSet fitted;
+            if (!request.trained()) {
+                AdapterFitOptions o;
+                o.method =
+                    request.method == RecoveryMethod::LowRank ? AdapterMethod::LowRank : AdapterMethod::Bias;
+                o.rank = request.rank;
+                o.ridge = request.ridge;
+                o.batchSize = request.batchSize;
+                fitted = fitAdapters(*model, windows, mask, o, ctx.progress(), &report);
+            } else {
+                AdapterTrainingOptions o;
+                o.method = request.method == RecoveryMethod::LearnedLowRank ? AdapterMethod::LowRank
+                                                                            : AdapterMethod::Bias;
+                o.rank = request.rank;
+                o.ridge = request.ridge;
+                o.batchSize = request.batchSize;
+                o.steps = request.steps;
+                o.learningRate = request.learningRate;
+                o.standIns = request.method != RecoveryMethod::Lora;
+                o.loraRank = request.method == RecoveryMethod::Lora ? request.rank : request.loraRank;
+                o.onStep = [&](const AdapterTrainingStep& s) {
+                    state->result.lossCurve.push_back(s.loss);
+                    if (onStep) ctx.post([onStep, s] { onStep(s.step, s.loss); });
+                };
+                fitted = trainAdapters(*model, windows, mask, o, ctx.progress());
+            }
+            ctx.progress().checkCancelled();
+            state->result.fitSeconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            state->result.fullLoss = full.loss;
+            state->result.removedLoss = removed.loss;
+            state->result.windows = removed.sequences;
+            state->result.tokens = removed.tokens;
+            state->result.adapters = static_cast<int64_t>(fitted.units.size() + fitted.lora.size());
+            LayerMask dropped(mask.numLayers());
+            for (const auto& u : report.dropped)
+                dropped.remove(u.unit, u.layer);
+            state->result.dropped = dropped.toSpec();
+            state->fitted = std::move(fitted);
+            state->inputs = in;
+        });
     jobs.submitGuiStep(
         QObject::tr("Installing adapters"),
         [ws, model, state] {
@@ -115,6 +156,31 @@ void submitRemoveAdapters(JobRunner& jobs, Workspace& workspace) {
             ws->setAdapterUnits({});
         }
     });
+}
+
+void submitInstallAdapters(JobRunner& jobs, Workspace& workspace, const QString& path,
+                           std::function<void(const QString&)> onError) {
+    auto* ws = &workspace;
+    jobs.submitGuiStep(QObject::tr("Installing adapters"), [ws, path, onError] {
+        const auto model = ws->mutableModel();
+        if (!model) return;
+        try {
+            const std::filesystem::path file = path.toStdString();
+            auto adapters = loadAdapters(file, model->config());
+            try {
+                model->setAdapters(adapters);
+            } catch (const Error& e) {
+                throw Error(file, e.what());
+            }
+            ws->setAdapterUnits(unitsOf(model->adapters()));
+        } catch (const std::exception& e) {
+            if (onError) onError(QString::fromStdString(e.what()));
+        }
+    });
+}
+
+bool hasInstalledAdapters(const Workspace& workspace) {
+    return workspace.model() && !workspace.model()->adapters().empty();
 }
 
 QString saveInstalledAdapters(const Workspace& workspace, const QString& path) {

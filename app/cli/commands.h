@@ -13,5 +13,6 @@ int runTokenize(const std::vector<std::string>& args);
 int runImportance(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
 int runRecover(const std::vector<std::string>& args);
+int runExport(const std::vector<std::string>& args);
 
 } // namespace layerlab::cli

@@ -44,6 +44,12 @@ commands:
             [--eval-data FILE] [--tasks T.jsonl] [--save-adapters OUT.safetensors] [--json OUT]
             fits adapters that stand in for the removed units; reports quality before removal,
             after removal and after recovery
+  export    [--model DIR] --remove SPEC --out DIR [--adapters FILE] [--format hf|nemotron-nas|zeroed]
+            [--dtype keep|f32|bf16|f16] [--shard-size 5GB] [--force] [--importance REPORT.json]
+            [--eval-before JSON] [--eval-after JSON] [--no-hash] [--json OUT]
+            writes the pruned model as a checkpoint other tools load (adapters folded in) with a
+            provenance manifest layerlab.json; the format defaults to hf when only whole blocks are
+            removed and to nemotron-nas otherwise
   tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
             the token ids the model's tokenizer gives a text
 
@@ -88,6 +94,7 @@ int main(int argc, char** argv) {
         if (command == "importance") return layerlab::cli::runImportance(args);
         if (command == "sweep") return layerlab::cli::runSweep(args);
         if (command == "recover") return layerlab::cli::runRecover(args);
+        if (command == "export") return layerlab::cli::runExport(args);
         std::fprintf(stderr, "layerlab-cli: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const layerlab::Cancelled&) {

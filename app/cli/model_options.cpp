@@ -47,8 +47,14 @@ std::shared_ptr<Model> loadModel(const Arguments& args, const Progress& progress
                   << architectureName(model->config().architecture) << " architecture\n";
     // Adapters from `recover --save-adapters` stand in for the units they were fitted for
     // whenever the command's --remove removes those units.
-    if (auto file = args.get("adapters"))
-        model->setAdapters(loadAdapters(*file, model->numLayers(), model->config().hiddenSize));
+    if (auto file = args.get("adapters")) {
+        auto adapters = loadAdapters(*file, model->config());
+        try {
+            model->setAdapters(adapters);
+        } catch (const Error& e) {
+            throw Error(*file, e.what());
+        }
+    }
     return model;
 }
 

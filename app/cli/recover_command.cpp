@@ -1,4 +1,5 @@
 #include "adapter_fit.h"
+#include "adapter_training.h"
 #include "atomic_file.h"
 #include "commands.h"
 #include "data_options.h"
@@ -21,25 +22,66 @@ namespace layerlab::cli {
 
 namespace {
 
-AdapterFitOptions parseMethod(const std::string& method) {
-    AdapterFitOptions o;
+// What --method asks for: a closed-form fit, or training (stand-ins and/or LoRA).
+struct RecoveryMethod {
+    bool trained = false;
+    AdapterFitOptions fit;
+    AdapterTrainingOptions train;
+};
+
+int64_t rankOf(const std::string& method, size_t prefix) {
+    try {
+        size_t used = 0;
+        const int64_t r = std::stoll(method.substr(prefix), &used);
+        if (used == method.size() - prefix && r >= 1) return r;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--method '" + method + "': the rank after ':' must be a whole number >= 1");
+}
+
+RecoveryMethod parseMethod(const std::string& method) {
+    RecoveryMethod m;
     if (method == "bias") {
-        o.method = AdapterMethod::Bias;
-        return o;
+        m.fit.method = AdapterMethod::Bias;
+    } else if (method.rfind("lowrank:", 0) == 0) {
+        m.fit.method = AdapterMethod::LowRank;
+        m.fit.rank = rankOf(method, 8);
+    } else if (method == "learned-bias") {
+        m.trained = true;
+        m.train.method = AdapterMethod::Bias;
+    } else if (method.rfind("learned-lowrank:", 0) == 0) {
+        m.trained = true;
+        m.train.method = AdapterMethod::LowRank;
+        m.train.rank = rankOf(method, 16);
+    } else if (method.rfind("lora:", 0) == 0) {
+        m.trained = true;
+        m.train.standIns = false;
+        m.train.loraRank = rankOf(method, 5);
+    } else {
+        throw UsageError("unknown --method '" + method +
+                         "' (bias, lowrank:R, learned-bias, learned-lowrank:R or lora:R; R a whole number)");
     }
-    if (method.rfind("lowrank:", 0) == 0) {
-        o.method = AdapterMethod::LowRank;
-        try {
-            size_t used = 0;
-            o.rank = std::stoll(method.substr(8), &used);
-            if (used == method.size() - 8) return o;
-        } catch (const std::exception&) {
-        }
+    return m;
+}
+
+std::vector<Projection> parseProjections(const std::string& list) {
+    std::vector<Projection> out;
+    size_t from = 0;
+    while (from <= list.size()) {
+        const auto comma = std::min(list.find(',', from), list.size());
+        const auto name = list.substr(from, comma - from);
+        bool found = false;
+        for (int p = 0; p < kProjectionCount; ++p)
+            if (name == projectionName(static_cast<Projection>(p))) {
+                out.push_back(static_cast<Projection>(p));
+                found = true;
+            }
+        if (!found)
+            throw UsageError("--lora-targets: unknown projection '" + name +
+                             "' (q, k, v, o, gate, up, down)");
+        from = comma + 1;
     }
-    if (method.rfind("learned", 0) == 0 || method.rfind("lora", 0) == 0)
-        throw UsageError("method '" + method +
-                         "' (trained adapters) is not available yet; use bias or lowrank:R");
-    throw UsageError("unknown --method '" + method + "' (bias or lowrank:R, R a whole number)");
+    return out;
 }
 
 } // namespace
@@ -48,14 +90,43 @@ int runRecover(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
     names.insert(dataOptionNames().begin(), dataOptionNames().end());
     names.insert({"remove", "method", "ridge", "batch-size", "save-adapters", "json", "tasks", "max-items",
-                  "eval-data"});
+                  "eval-data", "steps", "lr", "weight-decay", "lora-rank", "lora-alpha", "lora-targets",
+                  "init", "loss-curve"});
     auto flags = dataFlagNames();
     flags.insert({"quiet", "no-guard"});
     Arguments args(argv, names, flags);
-    auto fit = parseMethod(args.get("method", "bias"));
+    auto method = parseMethod(args.get("method", "bias"));
+    auto& fit = method.fit;
     fit.ridge = args.getDouble("ridge", fit.ridge);
     fit.batchSize = args.getInt("batch-size", 8);
     fit.guard = !args.flag("no-guard");
+    auto& train = method.train;
+    train.ridge = fit.ridge;
+    train.batchSize = args.getInt("batch-size", 4);
+    train.steps = args.getInt("steps", train.steps);
+    train.learningRate = args.getDouble("lr", train.learningRate);
+    train.weightDecay = args.getDouble("weight-decay", train.weightDecay);
+    train.seed = static_cast<uint64_t>(args.getInt("seed", 0));
+    if (args.get("lora-rank")) {
+        if (!method.trained || !train.standIns)
+            throw UsageError(
+                "--lora-rank adds LoRA to learned-bias or learned-lowrank:R (lora:R sets it itself)");
+        train.loraRank = args.getInt("lora-rank", 0);
+    }
+    train.loraAlpha = args.getDouble("lora-alpha", 0);
+    if (auto t = args.get("lora-targets")) train.loraProjections = parseProjections(*t);
+    const std::string init = args.get("init", "fit");
+    if (init != "fit" && init != "zero") throw UsageError("--init is 'fit' or 'zero'");
+    train.initFromFit = init == "fit";
+    if (!method.trained) {
+        for (const char* o :
+             {"steps", "lr", "weight-decay", "lora-alpha", "lora-targets", "init", "loss-curve"})
+            if (args.get(o))
+                throw UsageError(std::string("--") + o + " applies to the trained methods (learned-bias, " +
+                                 "learned-lowrank:R, lora:R)");
+    } else if (args.flag("no-guard")) {
+        throw UsageError("--no-guard applies to the fitted methods (bias, lowrank:R)");
+    }
     if (args.get("adapters")) throw UsageError("recover fits adapters; --adapters is for the other commands");
 
     TerminalProgress bar(!args.flag("quiet"));
@@ -83,7 +154,10 @@ int runRecover(const std::vector<std::string>& argv) {
     const auto removed = measure(mask);
     const auto start = std::chrono::steady_clock::now();
     AdapterFitReport fitReport;
-    const auto adapters = fitAdapters(*model, calibration.windows, mask, fit, progress, &fitReport);
+    AdapterTrainingReport trainReport;
+    const auto adapters =
+        method.trained ? trainAdapters(*model, calibration.windows, mask, train, progress, &trainReport)
+                       : fitAdapters(*model, calibration.windows, mask, fit, progress, &fitReport);
     const double fitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.finishLine();
     model->setAdapters(adapters);
@@ -91,14 +165,37 @@ int runRecover(const std::vector<std::string>& argv) {
     if (auto out = args.get("save-adapters")) saveAdapters(*out, adapters);
 
     nlohmann::ordered_json units = nlohmann::ordered_json::array();
-    for (const auto& a : adapters)
+    for (const auto& a : adapters.units)
         units.push_back({{"unit", unitName(a.unit)}, {"layer", a.layer}, {"rank", a.rank()}});
+    nlohmann::ordered_json lora = nlohmann::ordered_json::array();
+    for (const auto& a : adapters.lora)
+        lora.push_back(
+            {{"layer", a.layer}, {"projection", projectionName(a.projection)}, {"rank", a.rank()}});
     nlohmann::ordered_json j;
     j["model"] = model->dir().string();
     j["removed"] = mask.toSpec();
     j["method"] = args.get("method", "bias");
     j["ridge"] = fit.ridge;
     j["adapters"] = units;
+    j["lora"] = lora;
+    if (method.trained) {
+        j["training"] = {{"steps", train.steps},
+                         {"lr", train.learningRate},
+                         {"weight_decay", train.weightDecay},
+                         {"batch_size", train.batchSize},
+                         {"init", init},
+                         {"lora_rank", train.loraRank},
+                         {"seed", train.seed},
+                         {"tokens", trainReport.tokens},
+                         {"trainable_parameters", trainReport.trainableParameters},
+                         {"loss_curve", trainReport.losses}};
+        if (auto curve = args.get("loss-curve")) {
+            std::string csv = "step,loss\n";
+            for (size_t i = 0; i < trainReport.losses.size(); ++i)
+                csv += std::to_string(i + 1) + "," + std::to_string(trainReport.losses[i]) + "\n";
+            writeFileAtomically(*curve, csv);
+        }
+    }
     nlohmann::ordered_json dropped = nlohmann::ordered_json::array();
     for (const auto& u : fitReport.dropped)
         dropped.push_back({{"unit", unitName(u.unit)}, {"layer", u.layer}});
@@ -112,10 +209,10 @@ int runRecover(const std::vector<std::string>& argv) {
     j["device"] = model->device().str();
     j["dtype"] = dtypeName(model->dtype());
     if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
-    std::printf("perplexity: full %.4f, removed %.4f, recovered %.4f  (%s, %s, fit %.1f s)\n",
+    std::printf("perplexity: full %.4f, removed %.4f, recovered %.4f  (%s, %s, %s %.1f s)\n",
                 full["perplexity"].get<double>(), removed["perplexity"].get<double>(),
                 recovered["perplexity"].get<double>(), mask.toSpec().c_str(),
-                args.get("method", "bias").c_str(), fitSeconds);
+                args.get("method", "bias").c_str(), method.trained ? "training" : "fit", fitSeconds);
     for (const auto& u : fitReport.dropped)
         std::printf("note: the %s:%lld adapter was left out: the calibration loss was lower without it\n",
                     unitName(u.unit), static_cast<long long>(u.layer));

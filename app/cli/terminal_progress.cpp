@@ -75,6 +75,7 @@ void TerminalProgress::draw(const ProgressInfo& info) {
         if (!info.unit.empty()) line += " " + info.unit;
         line += "  " + formatSeconds(elapsed);
         if (info.done > 0 && !last) line += ", " + formatSeconds(elapsed / frac - elapsed) + " left";
+        if (!info.detail.empty()) line += "  " + info.detail;
     } else {
         line += " " + std::to_string(info.done) + (info.unit.empty() ? "" : " " + info.unit) + "  " +
                 formatSeconds(elapsed);

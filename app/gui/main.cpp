@@ -1,4 +1,5 @@
-// layerlab: the Qt workbench. `layerlab [MODEL_DIR]` opens a model folder at start.
+// layerlab: the Qt workbench. `layerlab [MODEL_DIR | SESSION.layerlab]` opens a model folder or a
+// saved session at start; without one, a crash-recovery copy is offered when there is one.
 // `--screenshot FILE` opens the model (the demo without MODEL_DIR), computes cosine, angular and
 // drop-loss importance, removes the best run of two blocks, fits bias adapters for them, evaluates,
 // saves the window as PNG; then runs a pruning curve and a generation and saves those tabs as
@@ -49,7 +50,7 @@ void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
         case 1:
             window.planPanel()->setRunLength(2);
             window.planPanel()->applyBestRun();
-            window.recover({false, 16, 1e-4, 8});
+            window.recover({RecoveryMethod::Bias, 16, 1e-4, 8});
             break;
         case 2:
             window.evaluate();
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription("Depth-pruning workbench for LLMs");
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument("model", "Hugging Face model folder to open");
+    parser.addPositionalArgument("model", "Hugging Face model folder or .layerlab session to open");
     QCommandLineOption screenshot("screenshot",
                                   "Run a short demo session, save the window as PNG to FILE, exit.", "FILE");
     parser.addOption(screenshot);
@@ -111,6 +112,11 @@ int main(int argc, char** argv) {
         if (dir.isEmpty()) dir = layerlab::ui::demoModelDir();
         takeScreenshot(window, parser.value(screenshot));
     }
-    if (!dir.isEmpty()) window.openModel(dir);
+    if (dir.endsWith(".layerlab"))
+        window.openSession(dir);
+    else if (!dir.isEmpty())
+        window.openModel(dir);
+    else if (!parser.isSet(screenshot))
+        QTimer::singleShot(0, &window, [&window] { window.restoreAutosave(); });
     return app.exec();
 }

@@ -8,6 +8,7 @@
 #include "job_runner.h"
 #include "layer_map_model.h"
 #include "layer_map_page.h"
+#include "loss_curve_model.h"
 #include "main_window.h"
 #include "model.h"
 #include "plan_panel.h"
@@ -319,13 +320,13 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     ws->setMask(LayerMask::parse("block:4", 10));
     bool got = false;
     QObject::connect(ws, &Workspace::adaptersChanged, [&] { got = true; });
-    w.recover({false, 16, 1e-4, 8});
+    w.recover({RecoveryMethod::Bias, 16, 1e-4, 8});
     ASSERT_TRUE(waitIdle(w));
     ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
     EXPECT_TRUE(got);
     ASSERT_EQ(ws->adapterUnits().size(), 1u);
     EXPECT_EQ(ws->adapterUnits()[0], (UnitRef{Unit::Block, 4}));
-    EXPECT_EQ(ws->model()->adapters().size(), 1u);
+    EXPECT_EQ(ws->model()->adapters().units.size(), 1u);
     auto* map = w.layerMap()->model();
     EXPECT_TRUE(map->index(4, LayerMapModel::BlockOnColumn).data(LayerMapModel::AdapterRole).toBool());
     EXPECT_FALSE(map->index(3, LayerMapModel::BlockOnColumn).data(LayerMapModel::AdapterRole).toBool());
@@ -353,4 +354,108 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     ASSERT_TRUE(waitIdle(w));
     EXPECT_TRUE(ws->adapterUnits().empty());
     EXPECT_TRUE(ws->model()->adapters().empty());
+}
+
+TEST(WorkbenchSession, TrainedRecoveryDrawsItsLossCurve) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    w.openModel(test::demoDir(), "cpu", "f32");
+    ASSERT_TRUE(waitIdle(w));
+    useSmallSamples(w.workspace());
+    auto* ws = w.workspace();
+    ws->setMask(LayerMask::parse("attn:2,ffn:5", 10));
+    RecoveryRequest r;
+    r.method = RecoveryMethod::LearnedBias;
+    r.steps = 12;
+    r.learningRate = 3e-3;
+    r.loraRank = 2;
+    r.batchSize = 2;
+    w.recover(r);
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    auto* curve = w.recoveryPanel()->lossCurve();
+    ASSERT_EQ(curve->rowCount(), 12);
+    EXPECT_EQ(curve->index(11, LossCurveModel::StepColumn).data().toDouble(), 12.0);
+    EXPECT_GT(curve->index(0, LossCurveModel::LossColumn).data().toDouble(), 0.0);
+    EXPECT_EQ(ws->model()->adapters().units.size(), 2u);
+    EXPECT_FALSE(ws->model()->adapters().lora.empty());
+    EXPECT_TRUE(w.recoveryPanel()->resultText().contains("learned-bias+lora:2"))
+        << w.recoveryPanel()->resultText().toStdString();
+    QTemporaryDir dir;
+    ASSERT_EQ(saveTableCsv(*curve, dir.filePath("curve.csv"), LossCurveModel::ValueRole), QString());
+    const auto csv = readAll(dir.filePath("curve.csv"));
+    EXPECT_TRUE(csv.startsWith("step,")) << csv.toStdString();
+    EXPECT_EQ(csv.count('\n'), 13);
+}
+
+TEST(WorkbenchSession, SavedSessionsReopenWithScoresRemovalsEvaluationsAndAdapters) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    QTemporaryDir dir;
+    const QString path = dir.filePath("study.layerlab");
+    ScoreTable scores;
+    std::string removed;
+    double baselineLoss = 0;
+    torch::Tensor adapterBias;
+    size_t adapterCount = 0;
+    {
+        MainWindow w;
+        w.setInteractive(false);
+        QSignalSpy errors(&w, &MainWindow::errorReported);
+        EXPECT_NE(w.saveSession(path), QString()); // no model yet: nothing to save
+        w.openModel(test::demoDir(), "cpu", "f32");
+        ASSERT_TRUE(waitIdle(w));
+        useSmallSamples(w.workspace());
+        auto* ws = w.workspace();
+        w.computeImportance({{"cosine"}, 1, 8});
+        ASSERT_TRUE(waitIdle(w));
+        ws->setMask(LayerMask::parse("attn:3,block:7", 10));
+        w.recover({RecoveryMethod::Bias, 16, 1e-4, 8});
+        ASSERT_TRUE(waitIdle(w));
+        w.evaluate();
+        ASSERT_TRUE(waitIdle(w));
+        ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+        ASSERT_TRUE(ws->baseline(1).has_value());
+        ASSERT_EQ(w.saveSession(path), QString());
+        EXPECT_EQ(w.sessionPath(), path);
+        scores = ws->scores();
+        removed = ws->mask().toSpec();
+        baselineLoss = ws->baseline(1)->loss;
+        adapterCount = ws->model()->adapters().units.size();
+        ASSERT_GT(adapterCount, 0u); // the guard keeps at least the helpful one on the demo model
+        adapterBias = ws->model()->adapters().units.at(0).bias.clone();
+    }
+    EXPECT_TRUE(QFileInfo::exists(dir.filePath("study.adapters.safetensors")));
+
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    w.openSession(path);
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    auto* ws = w.workspace();
+    EXPECT_EQ(ws->mask().toSpec(), removed);
+    EXPECT_EQ(ws->scores().at("cosine", Unit::Ffn), scores.at("cosine", Unit::Ffn));
+    ASSERT_TRUE(ws->baseline(1).has_value());
+    EXPECT_DOUBLE_EQ(ws->baseline(1)->loss, baselineLoss);
+    ASSERT_EQ(ws->model()->adapters().units.size(), adapterCount);
+    bool same = false;
+    for (const auto& a : ws->model()->adapters().units)
+        same = same || torch::equal(a.bias, adapterBias);
+    EXPECT_TRUE(same);
+    EXPECT_FALSE(ws->adapterUnits().empty());
+    EXPECT_TRUE(w.recoveryPanel()->resultText().contains("recovered"))
+        << w.recoveryPanel()->resultText().toStdString();
+
+    // A corrupt session is an error naming the file; the open model stays.
+    QFile bad(dir.filePath("bad.layerlab"));
+    ASSERT_TRUE(bad.open(QIODevice::WriteOnly));
+    bad.write("{\"format\": \"layerlab-session\", \"version\": 1, \"model\": {\"dir\": ");
+    bad.close();
+    w.openSession(dir.filePath("bad.layerlab"));
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 1);
+    EXPECT_TRUE(errors.first().at(1).toString().contains("bad.layerlab"));
+    EXPECT_EQ(ws->mask().toSpec(), removed);
 }
