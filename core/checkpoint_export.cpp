@@ -794,6 +794,18 @@ ExportResult Exporter::run() {
     planFlags();
     planFfnWidth();
     planTensors();
+    if (req_.planOnly) {
+        ExportResult preview;
+        preview.out = req_.out;
+        preview.format = format_;
+        preview.numLayers = static_cast<int64_t>(sourceLayer_.size());
+        preview.sourceLayer = sourceLayer_;
+        for (const auto& t : tensors_)
+            preview.tensorBytes += t.bytes();
+        preview.notes = notes_;
+        preview.manifest = manifest(ojson::array());
+        return preview;
+    }
     checkTarget();
 
     // Shards: consecutive tensors up to shardBytes each.

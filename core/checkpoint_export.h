@@ -57,6 +57,7 @@ struct ExportRequest {
     uint64_t shardBytes = 5'000'000'000;    // largest shard (a single tensor may exceed it)
     bool force = false;                     // replace an existing target
     bool hashSource = true;                 // SHA-256 of the source files in the manifest
+    bool planOnly = false; // check and plan, write nothing: the result's manifest is a preview
     nlohmann::ordered_json manifest = nlohmann::ordered_json::object(); // extra fields for layerlab.json
 
     // Injection points for tests: free bytes where the target goes (default: the filesystem's),

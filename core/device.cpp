@@ -2,6 +2,9 @@
 
 #include "error.h"
 
+#include <cstdio>
+#include <sstream>
+
 namespace layerlab {
 
 torch::Device parseDevice(const std::string& text) {
@@ -43,11 +46,53 @@ std::string dtypeName(torch::ScalarType t) {
     }
 }
 
+std::vector<DeviceInfo> parseGpuMemoryQuery(const std::string& csv) {
+    std::vector<DeviceInfo> out;
+    std::istringstream lines(csv);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::string> f;
+        std::istringstream fields(line);
+        for (std::string x; std::getline(fields, x, ',');) {
+            const auto b = x.find_first_not_of(' '), e = x.find_last_not_of(" \r");
+            f.push_back(b == std::string::npos ? std::string() : x.substr(b, e - b + 1));
+        }
+        if (f.size() != 4) continue;
+        try {
+            const int index = std::stoi(f[0]);
+            const double freeMiB = std::stod(f[2]), totalMiB = std::stod(f[3]);
+            char text[160];
+            std::snprintf(text, sizeof text, "CUDA GPU %d: %s, %.1f of %.1f GiB free", index, f[1].c_str(),
+                          freeMiB / 1024, totalMiB / 1024);
+            out.push_back({"cuda:" + std::to_string(index), text, static_cast<int64_t>(freeMiB * 1048576),
+                           static_cast<int64_t>(totalMiB * 1048576)});
+        } catch (const std::exception&) {
+        }
+    }
+    return out;
+}
+
 std::vector<DeviceInfo> availableDevices() {
     std::vector<DeviceInfo> out{{"cpu", "CPU"}};
-    if (torch::cuda::is_available())
-        for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i)
-            out.push_back({"cuda:" + std::to_string(i), "CUDA GPU " + std::to_string(i)});
+    if (!torch::cuda::is_available()) return out;
+    // Free memory comes from the driver's tool when it is there; LibTorch has no portable query.
+    std::string csv;
+    if (FILE* p =
+            popen("nvidia-smi --query-gpu=index,name,memory.free,memory.total --format=csv,noheader,nounits "
+                  "2>/dev/null",
+                  "r")) {
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, p))
+            csv += buf;
+        pclose(p);
+    }
+    const auto memory = parseGpuMemoryQuery(csv);
+    for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) {
+        const std::string name = "cuda:" + std::to_string(i);
+        DeviceInfo d{name, "CUDA GPU " + std::to_string(i)};
+        for (const auto& m : memory)
+            if (m.name == name) d = m;
+        out.push_back(d);
+    }
     return out;
 }
 

@@ -159,7 +159,7 @@ private:
     std::vector<LayerWeights> layers_;
     std::vector<std::string> unused_;
     AdapterSet adapters_;
-    std::vector<std::array<const Adapter*, 3>> adapterAt_;                    // [layer][unit]
+    std::vector<std::array<const Adapter*, 3>> adapterAt_;                 // [layer][unit]
     std::vector<std::array<const LoraAdapter*, kProjectionCount>> loraAt_; // [layer][projection]
     torch::Tensor adapterUpdate(const Adapter& a, const torch::Tensor& h) const;
     // x W^T + b of one projection of layer l, with its LoRA correction when there is one.

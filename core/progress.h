@@ -14,10 +14,10 @@
 namespace layerlab {
 
 struct ProgressInfo {
-    std::string stage; // what is happening, for people: "loading weights", "shapley"
-    int64_t done = 0;  // units of work finished
-    int64_t total = 0; // 0 when unknown
-    std::string unit;  // "tensors", "sequences", "forward passes", ...
+    std::string stage;  // what is happening, for people: "loading weights", "shapley"
+    int64_t done = 0;   // units of work finished
+    int64_t total = 0;  // 0 when unknown
+    std::string unit;   // "tensors", "sequences", "forward passes", ...
     std::string detail; // a running figure worth showing, e.g. "loss 2.3456"; may be empty
 };
 

@@ -4,6 +4,7 @@
 #include "cost_panel.h"
 #include "demo_resources.h"
 #include "evaluation_inputs.h"
+#include "export_dialog.h"
 #include "generation_page.h"
 #include "importance_chart.h"
 #include "job_runner.h"
@@ -299,6 +300,15 @@ void MainWindow::buildMenus() {
     auto* saveSessionAsAction = new QAction(tr("Save session &as..."), this);
     saveSessionAsAction->setShortcut(QKeySequence::SaveAs);
     connect(saveSessionAsAction, &QAction::triggered, this, saveAs);
+    auto* exportModelAction = new QAction(tr("E&xport pruned model..."), this);
+    connect(exportModelAction, &QAction::triggered, this, [this] {
+        const auto model = workspace_->model();
+        if (!model) return reportError(tr("Nothing to export"), tr("Open a model first."));
+        const auto mask = workspace_->mask();
+        ExportDialog dialog(
+            [model, mask](const ExportSettings& s) { return exportManifestPreview(*model, mask, s); }, this);
+        if (dialog.exec() == QDialog::Accepted) exportModel(dialog.settings());
+    });
     auto* quit = new QAction(tr("&Quit"), this);
     quit->setShortcut(QKeySequence::Quit);
     connect(quit, &QAction::triggered, this, &QWidget::close);
@@ -309,6 +319,8 @@ void MainWindow::buildMenus() {
     recentMenu_ = file->addMenu(tr("&Recent models"));
     connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::fillRecentMenu);
     fillRecentMenu();
+    file->addSeparator();
+    file->addAction(exportModelAction);
     file->addSeparator();
     file->addAction(openSessionAction);
     file->addAction(saveSessionAction);
@@ -601,6 +613,23 @@ void MainWindow::generate(const GenerationRequest& request) {
             ctx.post([page, r] { page->showResult(r); });
         },
         QStringLiteral("generate"));
+}
+
+void MainWindow::exportModel(const ExportSettings& settings) {
+    if (!workspace_->hasModel()) return;
+    const auto model = workspace_->model();
+    const auto mask = workspace_->mask();
+    auto* status = status_;
+    jobs_->submit(tr("Exporting to %1").arg(settings.out), [=](const JobContext& ctx) {
+        const auto o = runExport(*model, mask, settings, ctx.progress());
+        ctx.post([status, o] {
+            status->setText(tr("Exported %1 layers (%2) to %3: %4 files, %5 GB")
+                                .arg(o.layers)
+                                .arg(QString::fromStdString(o.format), QString::fromStdString(o.out))
+                                .arg(o.files)
+                                .arg(static_cast<double>(o.bytes) / 1e9, 0, 'f', 3));
+        });
+    });
 }
 
 void MainWindow::evaluate() {

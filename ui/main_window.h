@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "export_job.h"
 #include "generation_job.h"
 #include "importance_job.h"
 #include "pruning_curve_job.h"
@@ -60,6 +61,9 @@ public:
     void recover(const RecoveryRequest& request);
     void removeAdapters();
     void generate(const GenerationRequest& request);
+    // Exports the open model with the current removal set and adapters (File > Export pruned
+    // model shows the dialog first). The outcome goes to the status bar; errors are reported.
+    void exportModel(const ExportSettings& settings);
     // Without dialogs: errors go to the status bar and stderr (screenshots, tests).
     void setInteractive(bool on) { interactive_ = on; }
 

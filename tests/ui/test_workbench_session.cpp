@@ -3,6 +3,7 @@
 
 #include "cost_model.h"
 #include "cost_panel.h"
+#include "export_dialog.h"
 #include "generation_page.h"
 #include "importance_chart.h"
 #include "job_runner.h"
@@ -20,6 +21,7 @@
 #include "workspace.h"
 
 #include <QChartView>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -458,4 +460,45 @@ TEST(WorkbenchSession, SavedSessionsReopenWithScoresRemovalsEvaluationsAndAdapte
     ASSERT_EQ(errors.count(), 1);
     EXPECT_TRUE(errors.first().at(1).toString().contains("bad.layerlab"));
     EXPECT_EQ(ws->mask().toSpec(), removed);
+}
+
+TEST(WorkbenchSession, ExportsThePrunedModelWithAManifestPreview) {
+    if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy errors(&w, &MainWindow::errorReported);
+    w.openModel(test::demoDir(), "cpu", "f32");
+    ASSERT_TRUE(waitIdle(w));
+    auto* ws = w.workspace();
+    ws->setMask(LayerMask::parse("block:7-8", 10));
+    QTemporaryDir dir;
+    ExportSettings s;
+    s.out = dir.filePath("demo-8-layers");
+    s.shardSize = "20MB";
+    const auto model = ws->model();
+    const auto mask = ws->mask();
+    ExportDialog dialog(
+        [model, mask](const ExportSettings& x) { return exportManifestPreview(*model, mask, x); });
+    dialog.setSettings(s);
+    const auto preview = dialog.previewText();
+    EXPECT_TRUE(preview.contains("\"removed\": \"block:7-8\"")) << preview.toStdString();
+    EXPECT_TRUE(preview.contains("\"format\": \"hf\"")) << preview.toStdString();
+    EXPECT_FALSE(QFileInfo::exists(s.out)); // a preview writes nothing
+    s.shardSize = "lots";
+    dialog.setSettings(s);
+    EXPECT_TRUE(dialog.previewText().startsWith("Cannot export")) << dialog.previewText().toStdString();
+
+    s.shardSize = "20MB";
+    w.exportModel(s);
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    for (const char* f : {"config.json", "model.safetensors.index.json", "tokenizer.json", "layerlab.json"})
+        EXPECT_TRUE(QFileInfo::exists(QDir(s.out).filePath(QString::fromLatin1(f)))) << f;
+    const auto config = readAll(QDir(s.out).filePath("config.json"));
+    EXPECT_TRUE(config.contains("\"num_hidden_layers\": 8")) << config.toStdString();
+    // Again without "replace": refused, the export stays.
+    w.exportModel(s);
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 1);
+    EXPECT_TRUE(QFileInfo::exists(QDir(s.out).filePath("layerlab.json")));
 }
