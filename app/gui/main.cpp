@@ -69,7 +69,7 @@ void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
         case 4:
             QTimer::singleShot(300, qApp, [&window, base, save] {
                 save(base + QStringLiteral("_curve.png"));
-                window.tabs()->setCurrentIndex(2);
+                window.tabs()->setCurrentWidget(window.generationPage());
                 const GenerationRequest g{"And God said", 40, 0, 1, 0};
                 window.generationPage()->setRequest(g);
                 window.generate(g);
