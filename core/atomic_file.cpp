@@ -12,8 +12,7 @@ namespace layerlab {
 
 namespace fs = std::filesystem;
 
-namespace {
-std::string randomSuffix() {
+std::string randomFileSuffix() {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     static const char* digits = "0123456789abcdef";
     std::string s(8, '0');
@@ -21,11 +20,10 @@ std::string randomSuffix() {
         c = digits[rng() % 16];
     return s;
 }
-} // namespace
 
 AtomicFileWriter::AtomicFileWriter(const fs::path& target) : target_(target) {
     fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    tmp_ = dir / ("." + target.filename().string() + ".tmp-" + randomSuffix());
+    tmp_ = dir / ("." + target.filename().string() + ".tmp-" + randomFileSuffix());
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) throw Error(target, std::string("cannot create temporary file: ") + std::strerror(errno));
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace layerlab {
@@ -28,6 +29,9 @@ private:
     int fd_ = -1;
     bool committed_ = false;
 };
+
+// Eight random hex digits for temporary names beside a target (files, export folders).
+std::string randomFileSuffix();
 
 // Convenience for small text files (JSON reports, manifests).
 void writeFileAtomically(const std::filesystem::path& target, std::string_view content);

@@ -109,15 +109,6 @@ std::string unitLabel(Unit u, int64_t layer) {
     return std::string(unitName(u)) + ":" + std::to_string(layer);
 }
 
-std::string randomSuffix() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static const char* digits = "0123456789abcdef";
-    std::string s(8, '0');
-    for (auto& c : s)
-        c = digits[rng() % 16];
-    return s;
-}
-
 std::string utcNow() {
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -838,7 +829,7 @@ ExportResult Exporter::run() {
         throw Error(parent, "not enough free disk space for the export: it needs about " + gigabytes(needed) +
                                 " but only " + gigabytes(available) + " are free");
 
-    TempFolder tmp(parent / ("." + out.filename().string() + ".layerlab-export-" + randomSuffix()));
+    TempFolder tmp(parent / ("." + out.filename().string() + ".layerlab-export-" + randomFileSuffix()));
     fs::create_directory(tmp.path(), ec);
     if (ec) throw Error(parent, "cannot create a temporary folder for the export: " + ec.message());
     std::vector<std::string> written;
@@ -907,7 +898,7 @@ ExportResult Exporter::run() {
     // is there.
     fs::path old;
     if (fs::exists(fs::symlink_status(out))) {
-        old = parent / ("." + out.filename().string() + ".layerlab-old-" + randomSuffix());
+        old = parent / ("." + out.filename().string() + ".layerlab-old-" + randomFileSuffix());
         fs::rename(out, old, ec);
         if (ec) throw Error(out, "cannot move the existing folder aside: " + ec.message());
     }

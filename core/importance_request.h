@@ -45,5 +45,4 @@ struct ImportanceReport {
 ImportanceReport computeImportance(const Model& model, const std::vector<TokenWindow>& windows,
                                    const ImportanceRequest& request, const Progress& progress = {});
 
-
 } // namespace layerlab

@@ -183,8 +183,9 @@ void RecoveryPanel::rescaleChart() {
 
 void RecoveryPanel::refresh() {
     const auto method = static_cast<RecoveryMethod>(method_->currentData().toInt());
-    const bool trained = method == RecoveryMethod::LearnedBias || method == RecoveryMethod::LearnedLowRank ||
-                         method == RecoveryMethod::Lora;
+    RecoveryRequest asked;
+    asked.method = method;
+    const bool trained = asked.trained();
     rank_->setEnabled(method != RecoveryMethod::Bias && method != RecoveryMethod::LearnedBias);
     rank_->setPrefix(method == RecoveryMethod::Lora ? tr("LoRA rank ") : tr("rank "));
     steps_->setEnabled(trained);
