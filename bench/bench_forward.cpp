@@ -2,11 +2,17 @@
 // forward + loss over random token batches. Prints one JSON object (bench/run_forward_bench.sh
 // compares it with transformers on the same GPU and writes bench/results/).
 //
-// usage: bench_forward MODEL_DIR [--device cuda] [--dtype bf16] [--batch 8] [--seq 2048] [--iters 5]
+// usage: bench_forward MODEL_DIR [--device cuda | --devices cuda:0,cuda:1] [--dtype bf16] [--batch 8]
+//                     [--seq 2048] [--iters 5] [--load-threads 0]
 
 #include "checkpoint.h"
 #include "device.h"
+#include "device_map.h"
 #include "model.h"
+
+#ifdef LAYERLAB_HAS_C10_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +24,20 @@ using namespace layerlab;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-void sync(const torch::Device& d) {
-    if (d.is_cuda()) torch::cuda::synchronize(d.index());
+void sync(const std::vector<torch::Device>& devices) {
+    for (const auto& d : devices)
+        if (d.is_cuda()) torch::cuda::synchronize(d.index());
+}
+
+// Peak bytes LibTorch's allocator held on a GPU since the last reset; -1 where unknown.
+double peakGiB(const torch::Device& d) {
+#ifdef LAYERLAB_HAS_C10_CUDA
+    if (!d.is_cuda()) return -1;
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index());
+    return static_cast<double>(stats.allocated_bytes[0].peak) / (1ull << 30); // [0]: StatType::AGGREGATE
+#else
+    return -1;
+#endif
 }
 double since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
@@ -28,24 +46,34 @@ double since(Clock::time_point t) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr
-            << "usage: bench_forward MODEL_DIR [--device D] [--dtype T] [--batch B] [--seq T] [--iters N]\n";
+        std::cerr << "usage: bench_forward MODEL_DIR [--device D | --devices LIST] [--dtype T] [--batch B] "
+                     "[--seq T] "
+                     "[--iters N] [--load-threads N]\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {
-        {"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"}, {"seq", "2048"}, {"iters", "5"}};
+    std::map<std::string, std::string> opt = {{"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"},
+                                              {"seq", "2048"},    {"iters", "5"},    {"load-threads", "0"}};
     for (int i = 2; i + 1 < argc; i += 2)
         opt[std::string(argv[i]).substr(2)] = argv[i + 1];
     try {
-        const auto device = parseDevice(opt["device"]);
+        LoadOptions load;
+        if (opt.count("devices"))
+            load.devices = parseDeviceList(opt["devices"]);
+        else
+            load.device = parseDevice(opt["device"]);
+        const auto devices = load.devices.empty() ? std::vector<torch::Device>{load.device} : load.devices;
+        const auto device = devices.front();
         const auto dtype = parseDtype(opt["dtype"]);
         const int64_t B = std::stoll(opt["batch"]), T = std::stoll(opt["seq"]),
                       iters = std::stoll(opt["iters"]);
 
         const uint64_t bytes = Checkpoint::open(argv[1]).totalBytes();
         auto t0 = Clock::now();
-        auto model = Model::load(argv[1], {device, dtype});
-        sync(device);
+        load.dtype = dtype;
+        load.activationTokens = B * T;
+        load.loadThreads = static_cast<int>(std::stoll(opt["load-threads"]));
+        auto model = Model::load(argv[1], load);
+        sync(devices);
         const double loadS = since(t0);
 
         torch::InferenceMode guard;
@@ -54,16 +82,17 @@ int main(int argc, char** argv) {
         LayerMask mask(model->numLayers());
         // Warm-up: kernel selection and allocator growth are not throughput.
         nextTokenLoss(model->forward(ids, mask), ids);
-        sync(device);
+        sync(devices);
         t0 = Clock::now();
         double loss = 0;
         for (int64_t i = 0; i < iters; ++i)
             loss = nextTokenLoss(model->forward(ids, mask), ids).mean();
-        sync(device);
+        sync(devices);
         const double s = since(t0);
         nlohmann::ordered_json j;
         j["engine"] = "layerlab";
-        j["device"] = device.str();
+        j["device"] = model->deviceMap().describe();
+        j["load_threads"] = load.loadThreads;
         j["dtype"] = dtypeName(dtype);
         j["batch"] = B;
         j["seq"] = T;
@@ -73,10 +102,8 @@ int main(int argc, char** argv) {
         j["load_s"] = loadS;
         j["checkpoint_bytes"] = bytes;
         j["load_gb_per_s"] = static_cast<double>(bytes) / loadS / 1e9;
-        if (device.is_cuda()) {
-            // Peak memory is not exposed by the C++ API on every version; report nvidia-smi's view instead.
-            j["note"] = "peak GPU memory: see nvidia-smi in the run log";
-        }
+        for (const auto& d : model->deviceMap().devices())
+            if (const double peak = peakGiB(d); peak >= 0) j["peak_gib"][d.str()] = peak;
         std::cout << j.dump() << std::endl;
     } catch (const std::exception& e) {
         std::cerr << "bench_forward: " << e.what() << "\n";

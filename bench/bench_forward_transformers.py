@@ -3,6 +3,7 @@
 LlamaForCausalLM (eager and SDPA attention), forward + mean next-token loss, bf16.
 
     python3 bench/bench_forward_transformers.py --make-checkpoint /tmp/llama7b   # Llama-2-7B shape, random
+    python3 bench/bench_forward_transformers.py --make-checkpoint /tmp/l70 --shape llama2-70b --layers 80
     python3 bench/bench_forward_transformers.py --model /tmp/llama7b --attn sdpa
 Prints one JSON line per run."""
 import argparse
@@ -14,16 +15,21 @@ import torch
 import transformers
 
 
-def make_checkpoint(path, layers):
-    cfg = transformers.LlamaConfig(vocab_size=32000, hidden_size=4096, intermediate_size=11008,
-                                   num_hidden_layers=layers, num_attention_heads=32, num_key_value_heads=32,
-                                   max_position_embeddings=4096, rms_norm_eps=1e-5, tie_word_embeddings=False)
+SHAPES = {
+    "llama2-7b": dict(hidden_size=4096, intermediate_size=11008, num_attention_heads=32, num_key_value_heads=32),
+    "llama2-70b": dict(hidden_size=8192, intermediate_size=28672, num_attention_heads=64, num_key_value_heads=8),
+}
+
+
+def make_checkpoint(path, layers, shape="llama2-7b"):
+    cfg = transformers.LlamaConfig(vocab_size=32000, num_hidden_layers=layers, max_position_embeddings=4096,
+                                   rms_norm_eps=1e-5, tie_word_embeddings=False, **SHAPES[shape])
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = transformers.LlamaForCausalLM(cfg).to(torch.bfloat16)
     t = time.time()
     model.save_pretrained(path, max_shard_size="5GB")
-    print(json.dumps({"made": path, "layers": layers, "save_s": time.time() - t,
+    print(json.dumps({"made": path, "shape": shape, "layers": layers, "save_s": time.time() - t,
                       "params": sum(p.numel() for p in model.parameters())}), flush=True)
 
 
@@ -55,6 +61,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--make-checkpoint")
     ap.add_argument("--layers", type=int, default=32)
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="llama2-7b")
     ap.add_argument("--model")
     ap.add_argument("--attn", default="sdpa")
     ap.add_argument("--batch", type=int, default=8)
@@ -62,6 +69,6 @@ if __name__ == "__main__":
     ap.add_argument("--iters", type=int, default=5)
     a = ap.parse_args()
     if a.make_checkpoint:
-        make_checkpoint(a.make_checkpoint, a.layers)
+        make_checkpoint(a.make_checkpoint, a.layers, a.shape)
     if a.model:
         bench(a.model, a.attn, a.batch, a.seq, a.iters)

@@ -8,6 +8,12 @@
 
 namespace layerlab {
 
+std::optional<Projection> parseProjection(const std::string& name) {
+    for (int p = 0; p < kProjectionCount; ++p)
+        if (name == projectionName(static_cast<Projection>(p))) return static_cast<Projection>(p);
+    return std::nullopt;
+}
+
 namespace {
 
 std::string key(const Adapter& a, const char* part) {
@@ -20,12 +26,6 @@ std::string key(const LoraAdapter& a, const char* part) {
 
 torch::Tensor float32Cpu(const torch::Tensor& t) {
     return t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-}
-
-std::optional<Projection> parseProjection(const std::string& name) {
-    for (int p = 0; p < kProjectionCount; ++p)
-        if (name == projectionName(static_cast<Projection>(p))) return static_cast<Projection>(p);
-    return std::nullopt;
 }
 
 // "12" -> 12 when it is a layer of the model; -1 otherwise.

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -32,7 +34,9 @@ struct Adapter {
 enum class Projection { Q, K, V, O, Gate, Up, Down };
 constexpr int kProjectionCount = 7;
 const char* projectionName(Projection p); // "q", "k", "v", "o", "gate", "up", "down"
-Unit projectionUnit(Projection p);        // Attention for q/k/v/o, Ffn for the others
+// The inverse of projectionName; nullopt for any other word.
+std::optional<Projection> parseProjection(const std::string& name);
+Unit projectionUnit(Projection p); // Attention for q/k/v/o, Ffn for the others
 // [out, in] of the projection's weight in a model of this configuration.
 std::pair<int64_t, int64_t> projectionShape(const ModelConfig& config, Projection p);
 

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "importance.h"
+#include "out_of_memory.h"
 
 #include <algorithm>
 #include <map>
@@ -141,7 +142,8 @@ double calibrationLoss(const Model& model, const std::vector<ImportanceBatch>& b
 } // namespace
 
 AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, const LayerMask& removed,
-                       const AdapterFitOptions& options, const Progress& progress, AdapterFitReport* report) {
+                       const AdapterFitOptions& options, const Progress& progress,
+                       AdapterFitReport* report) try {
     std::vector<UnitRef> units;
     for (int64_t l = 0; l < model.numLayers(); ++l) {
         if (removed.isRemoved(Unit::Block, l))
@@ -216,6 +218,9 @@ AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, co
                 report->dropped.push_back({a.unit, a.layer});
     }
     return {kept, {}};
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "fitting adapters");
+    throw;
 }
 
 } // namespace layerlab

@@ -1,6 +1,7 @@
 #include "adapter_training.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 #include "taylor.h"
 #include "token_batch.h"
 
@@ -41,7 +42,7 @@ void check(const Model& model, const std::vector<TokenWindow>& windows, const La
 
 AdapterSet trainAdapters(Model& model, const std::vector<TokenWindow>& windows, const LayerMask& removed,
                          const AdapterTrainingOptions& o, const Progress& progress,
-                         AdapterTrainingReport* report) {
+                         AdapterTrainingReport* report) try {
     check(model, windows, removed, o);
     const auto& config = model.config();
     const int64_t L = model.numLayers(), H = config.hiddenSize;
@@ -79,10 +80,10 @@ AdapterSet trainAdapters(Model& model, const std::vector<TokenWindow>& windows, 
     // Trainable float32 leaves; the model sees them converted to its dtype at every step.
     c10::InferenceMode notInference(false);
     torch::AutoGradMode gradMode(true);
-    const auto device = model.device();
     std::vector<torch::Tensor> params;
     AdapterSet leaves;
     for (const auto& a : start.units) {
+        const auto device = model.layerDevice(a.layer);
         Adapter p{a.unit, a.layer, leaf(a.bias.to(device)), {}, {}};
         params.push_back(p.bias);
         if (a.down.defined()) {
@@ -109,6 +110,7 @@ AdapterSet trainAdapters(Model& model, const std::vector<TokenWindow>& windows, 
                                 projectionName(p) + " projection's smaller side (" +
                                 std::to_string(std::min(in, out)) + ")");
                 // As in LoRA: down random, up zero, so training starts from the model as it is.
+                const auto device = model.layerDevice(l);
                 LoraAdapter a{
                     l, p,
                     leaf(torch::randn({in, o.loraRank}).to(device) / std::sqrt(static_cast<double>(in))),
@@ -154,8 +156,8 @@ AdapterSet trainAdapters(Model& model, const std::vector<TokenWindow>& windows, 
             }
             batch.push_back(windows[order[next++]]);
         }
-        const auto ids = batchTensor(batch).to(device);
-        const auto targets = targetMask(batch).to(device);
+        const auto ids = batchTensor(batch).to(model.device());
+        const auto targets = targetMask(batch).to(model.device());
         model.setAdapters(current());
         const auto ctx = model.context(ids);
         torch::Tensor h;
@@ -193,6 +195,9 @@ AdapterSet trainAdapters(Model& model, const std::vector<TokenWindow>& windows, 
             {a.layer, a.projection, a.down.detach().clone(), (a.up * loraScale).detach().clone()});
     if (report) *report = std::move(r);
     return out;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "training adapters");
+    throw;
 }
 
 } // namespace layerlab

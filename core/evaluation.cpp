@@ -1,6 +1,7 @@
 #include "evaluation.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 #include "token_batch.h"
 
 #include <chrono>
@@ -10,7 +11,7 @@
 namespace layerlab {
 
 LossEvaluation evaluateLoss(const Model& model, const std::vector<TokenWindow>& sequences,
-                            const LayerMask& mask, const LossOptions& options, const Progress& progress) {
+                            const LayerMask& mask, const LossOptions& options, const Progress& progress) try {
     if (sequences.empty()) throw Error("no sequences to evaluate");
     if (options.batchSize < 1) throw Error("batch size must be at least 1");
     // Group by length so no padding is needed; keep original order within a group.
@@ -51,6 +52,9 @@ LossEvaluation evaluateLoss(const Model& model, const std::vector<TokenWindow>& 
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.tokensPerSecond = r.seconds > 0 ? static_cast<double>(inputTokens) / r.seconds : 0;
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "evaluating the loss");
+    throw;
 }
 
 TextPerplexity textPerplexity(const LossEvaluation& loss, const TextStatistics& text) {

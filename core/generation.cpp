@@ -1,6 +1,7 @@
 #include "generation.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 
 #include <algorithm>
 #include <chrono>
@@ -30,7 +31,7 @@ int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options,
 }
 
 GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
-                          const GenerationOptions& options, const Progress& progress) {
+                          const GenerationOptions& options, const Progress& progress) try {
     if (prompt.empty()) throw Error("the prompt has no tokens (give a prompt, or a BOS token)");
     if (options.maxNewTokens < 0) throw Error("the number of new tokens cannot be negative");
     if (options.temperature < 0) throw Error("the temperature cannot be negative");
@@ -72,6 +73,9 @@ GenerationResult generate(const Model& model, std::span<const int64_t> prompt, c
     r.tokensPerSecond = r.seconds > 0 ? static_cast<double>(r.tokens.size()) / r.seconds : 0;
     r.cacheBytes = cache ? cache->bytes() : 0;
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "generating text");
+    throw;
 }
 
 } // namespace layerlab

@@ -1,6 +1,7 @@
 #include "importance.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 #include "token_batch.h"
 
 #include <algorithm>
@@ -93,7 +94,7 @@ private:
         auto oneMinusCos = (l2 * l2 - (na - nb).square()) / (2 * na * nb);
         auto stats =
             torch::stack({oneMinusCos, l1, l2, l1 / a.l1, l2 / a.l2}).to(torch::kFloat64).flatten(1).sum(1);
-        sums_.select(1, static_cast<int64_t>(unit)).select(1, layer).add_(stats);
+        sums_.select(1, static_cast<int64_t>(unit)).select(1, layer).add_(stats.to(sums_.device()));
     }
 
     // Residual before layer p (p = L: after the last block); only the last n are held.
@@ -101,11 +102,12 @@ private:
         if (angularN_ < 1) return;
         if (p >= angularN_) {
             auto& earlier = history_[static_cast<size_t>(p - angularN_)];
-            auto cos =
-                torch::cosine_similarity(earlier.h.to(torch::kFloat32), point.h.to(torch::kFloat32), -1)
-                    .clamp(-1.0, 1.0)
-                    .to(torch::kFloat64);
-            angular_[p - angularN_] += (torch::acos(cos) / std::numbers::pi).sum();
+            // On a split model the two points may sit on different devices.
+            auto cos = torch::cosine_similarity(earlier.h.to(point.h.device(), torch::kFloat32),
+                                                point.h.to(torch::kFloat32), -1)
+                           .clamp(-1.0, 1.0)
+                           .to(torch::kFloat64);
+            angular_[p - angularN_] += (torch::acos(cos) / std::numbers::pi).sum().to(angular_.device());
             earlier = Point{};
         }
         history_[static_cast<size_t>(p)] = point;
@@ -125,7 +127,7 @@ std::vector<double> toVector(const torch::Tensor& t) {
 } // namespace
 
 ResidualMetricsResult residualMetrics(const Model& model, const std::vector<TokenWindow>& windows,
-                                      const ResidualMetricsOptions& options, const Progress& progress) {
+                                      const ResidualMetricsOptions& options, const Progress& progress) try {
     const int64_t L = model.numLayers();
     if (options.angularN < 0 || options.angularN > L)
         throw Error("angular distance: n must be between 1 and the number of layers (" + std::to_string(L) +
@@ -160,6 +162,9 @@ ResidualMetricsResult residualMetrics(const Model& model, const std::vector<Toke
     r.scores.scoredTokens = loss.tokens;
     r.scores.forwardPasses = r.scores.naiveForwardPasses = static_cast<double>(batches.size());
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "computing residual-stream metrics");
+    throw;
 }
 
 namespace {
@@ -185,7 +190,7 @@ std::string metricName(const std::string& base, ValueFunction value) {
 
 ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& windows,
                           const std::vector<Unit>& units, const ImportanceOptions& options,
-                          const Progress& progress) {
+                          const Progress& progress) try {
     const int64_t L = model.numLayers();
     auto batches = makeImportanceBatches(model, windows, options.batchSize);
     torch::InferenceMode inference;
@@ -227,6 +232,9 @@ ImportanceScores dropLoss(const Model& model, const std::vector<TokenWindow>& wi
     r.forwardPasses = layersRun / static_cast<double>(L);
     r.naiveForwardPasses = static_cast<double>(total);
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "computing drop-one losses");
+    throw;
 }
 
 } // namespace layerlab

@@ -1,13 +1,19 @@
 #include "model.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 #include "tensor_names.h"
 
 #include <torch/version.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 namespace layerlab {
 
@@ -116,6 +122,32 @@ torch::Tensor* slot(LayerWeights& w, TensorRole role) {
     }
 }
 
+// A copy to the GPU from pageable memory (the mapped checkpoint) goes through the driver's own
+// staging buffer, one copy at a time. Through a small pinned buffer per loading thread instead,
+// each thread's reads from the page cache overlap the other threads' transfers.
+class PinnedStaging {
+public:
+    torch::Tensor toDevice(const torch::Tensor& source, torch::Device device) {
+        constexpr int64_t kChunk = 16 << 20;
+        auto destination = torch::empty(source.sizes(), source.options().device(device));
+        auto from = source.contiguous().view({-1}).view(torch::kUInt8);
+        auto to = destination.view({-1}).view(torch::kUInt8);
+        const int64_t n = from.numel();
+        if (!buffer_.defined())
+            buffer_ = torch::empty({kChunk}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true));
+        for (int64_t offset = 0; offset < n; offset += kChunk) {
+            const int64_t length = std::min(kChunk, n - offset);
+            auto stage = buffer_.narrow(0, 0, length);
+            stage.copy_(from.narrow(0, offset, length));
+            to.narrow(0, offset, length).copy_(stage); // blocking: the buffer is free again after
+        }
+        return destination;
+    }
+
+private:
+    torch::Tensor buffer_;
+};
+
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
     return b.defined() ? torch::nn::functional::linear(x, w, b) : torch::nn::functional::linear(x, w);
 }
@@ -127,14 +159,9 @@ int64_t numelOr0(const torch::Tensor& t) {
 } // namespace
 
 std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& options,
-                                   const Progress& progress) {
+                                   const Progress& progress) try {
     if (!c10::isFloatingType(options.dtype) || options.dtype == torch::kFloat64)
         throw Error("compute dtype must be f32, bf16 or f16");
-#if TORCH_VERSION_MAJOR < 2
-    // LibTorch 1.x has no half-precision matrix products on the CPU.
-    if (options.device.is_cpu() && options.dtype == torch::kFloat16)
-        throw Error("f16 compute on the CPU needs LibTorch 2 or newer; use f32 or bf16 here");
-#endif
     Checkpoint ckpt = Checkpoint::open(dir);
     std::shared_ptr<Model> m(new Model());
     m->dir_ = dir;
@@ -158,10 +185,8 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
             needs.push_back({r.role, -1});
     }
 
-    std::set<std::string> used;
-    int64_t done = 0;
+    // Every name, shape and dtype is checked before any tensor is read.
     for (const auto& need : needs) {
-        progress.checkCancelled();
         const std::string name = tensorName(need.role, need.layer);
         if (!ckpt.has(name)) {
             if (need.role == TensorRole::LmHead)
@@ -180,12 +205,91 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
             throw Error(ckpt.shardOf(name).path(), "tensor '" + name + "' has dtype " +
                                                        stDTypeName(info.dtype) +
                                                        "; weights must be floating point");
-        auto t = ckpt.tensor(name);
-        // Copy raw bytes first, convert on the target device: fewer bytes cross the bus.
-        if (t.scalar_type() != options.dtype || options.device != torch::kCPU) {
-            t = t.to(options.device).to(options.dtype);
+    }
+
+    // "cuda" means cuda:0 (as parseDevice reads it), so that placements compare equal to tensors' devices.
+    auto indexed = [](torch::Device d) {
+        return d.is_cuda() && !d.has_index() ? torch::Device(torch::kCUDA, 0) : d;
+    };
+    std::vector<torch::Device> devices;
+    for (const auto& d : options.devices)
+        devices.push_back(indexed(d));
+    m->map_ = devices.size() > 1
+                  ? planDeviceMap(placementCosts(c, options.dtype, options.activationTokens), devices)
+                  : DeviceMap::single(devices.empty() ? indexed(options.device) : devices[0], c.numLayers);
+    m->options_.device = m->map_.embedding;
+#if TORCH_VERSION_MAJOR < 2
+    // LibTorch 1.x has no half-precision matrix products on the CPU.
+    for (const auto& d : m->map_.placements)
+        if (d.is_cpu() && options.dtype == torch::kFloat16)
+            throw Error("f16 compute on the CPU needs LibTorch 2 or newer; use f32 or bf16 here");
+#endif
+
+    // Threads read tensors in parallel: one thread waits on the page cache or the copy to the GPU
+    // far more than it computes, so loading is bound by the disk, not by one core.
+    std::vector<torch::Tensor> loaded(needs.size());
+    std::atomic<size_t> next{0};
+    std::atomic<int64_t> done{0};
+    std::atomic<bool> stop{false};
+    std::mutex reportMutex;
+    std::exception_ptr failure;
+    auto work = [&] {
+        PinnedStaging staging;
+        try {
+            for (size_t i = next++; i < needs.size() && !stop; i = next++) {
+                const auto& need = needs[i];
+                const auto device = need.layer >= 0 ? m->map_.layers[static_cast<size_t>(need.layer)]
+                                    : need.role == TensorRole::Embedding ? m->map_.embedding
+                                                                         : m->map_.head;
+                auto t = ckpt.tensor(tensorName(need.role, need.layer));
+                // Copy raw bytes first, convert on the target device: fewer bytes cross the bus.
+                if (device.is_cuda())
+                    t = staging.toDevice(t, device).to(options.dtype);
+                else if (t.scalar_type() != options.dtype || device != torch::kCPU)
+                    t = t.to(device).to(options.dtype);
+                loaded[i] = std::move(t);
+                std::lock_guard<std::mutex> lock(reportMutex);
+                if (stop) break;
+                progress.checkCancelled();
+                progress.report("loading weights", ++done, static_cast<int64_t>(needs.size()), "tensors");
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(reportMutex);
+            if (!failure) failure = std::current_exception();
+            stop = true;
         }
-        used.insert(name);
+    };
+    // Measured on an H100 host (bench/results/split_h100.md): 4 threads per GPU reach 31 GB/s from
+    // the page cache, 16 contend and reach 21.
+    int gpus = 0;
+    for (const auto& d : m->map_.devices())
+        gpus += d.is_cuda();
+    const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int wanted =
+        options.loadThreads > 0 ? options.loadThreads : std::min(hardware, 4 * std::max(gpus, 1));
+    const int threads = std::max(1, std::min(wanted, static_cast<int>(needs.size())));
+    {
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t) {
+            try {
+                pool.emplace_back(work);
+            } catch (const std::system_error&) {
+                break; // no more threads to be had: the ones running share the work
+            }
+        }
+        work();
+        for (auto& t : pool)
+            t.join();
+    }
+    if (failure) std::rethrow_exception(failure);
+    for (const auto& d : m->map_.devices())
+        if (d.is_cuda()) torch::cuda::synchronize(d.index());
+
+    std::set<std::string> used;
+    for (size_t i = 0; i < needs.size(); ++i) {
+        const auto& need = needs[i];
+        used.insert(tensorName(need.role, need.layer));
+        auto& t = loaded[i];
         if (need.layer < 0) {
             if (need.role == TensorRole::Embedding)
                 m->embedding_ = t;
@@ -196,12 +300,15 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
         } else {
             *slot(m->layers_[static_cast<size_t>(need.layer)], need.role) = t;
         }
-        progress.report("loading weights", ++done, static_cast<int64_t>(needs.size()), "tensors");
     }
-    if (c.tieWordEmbeddings) m->lmHead_ = m->embedding_;
+    // A tied head on another device than the embedding is a copy there.
+    if (c.tieWordEmbeddings) m->lmHead_ = m->embedding_.to(m->map_.head);
     for (const auto& name : ckpt.tensorNames())
         if (!used.count(name)) m->unused_.push_back(name);
     return m;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "loading the weights of " + dir.string());
+    throw;
 }
 
 SequenceContext Model::context(const torch::Tensor& inputIds, const torch::Tensor& attentionMask,
@@ -233,7 +340,7 @@ SequenceContext Model::context(const torch::Tensor& inputIds, const torch::Tenso
         positions = (keys.to(torch::kInt64).cumsum(1) - 1).clamp_min(0).narrow(1, ctx.past, T);
     else
         positions = torch::arange(ctx.past, S, longs);
-    ctx.rotary = rotaryTables(config_, positions, options_.dtype);
+    ctx.tables.rotary = rotaryTables(config_, positions, options_.dtype);
 
     // Absolute positions of this pass's queries (rows) and of all keys (columns).
     auto i = torch::arange(ctx.past, S, longs).unsqueeze(1), j = torch::arange(S, longs).unsqueeze(0);
@@ -253,9 +360,22 @@ SequenceContext Model::context(const torch::Tensor& inputIds, const torch::Tenso
             // A padding query sees only itself, so that no row is empty (softmax of nothing).
             allowed = allowed.logical_and(keys.view({ctx.batch, 1, 1, S})).logical_or(j.eq(i));
         }
-        ctx.masks.emplace_back(w, allowed);
+        ctx.tables.masks.emplace_back(w, allowed);
+    }
+    for (const auto& d : map_.devices()) {
+        if (d == options_.device) continue;
+        SequenceTables copy{{ctx.tables.rotary.cos.to(d), ctx.tables.rotary.sin.to(d)}, {}};
+        for (const auto& [w, mask] : ctx.tables.masks)
+            copy.masks.emplace_back(w, mask.to(d));
+        ctx.elsewhere.emplace_back(d, std::move(copy));
     }
     return ctx;
+}
+
+const SequenceTables& SequenceContext::on(torch::Device device) const {
+    for (const auto& [d, t] : elsewhere)
+        if (d == device) return t;
+    return tables;
 }
 
 torch::Tensor Model::embed(const torch::Tensor& inputIds) const {
@@ -299,12 +419,13 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     }
     const int64_t B = h.size(0), T = h.size(1), nh = config_.numHeads, nkv = config_.numKvHeads,
                   hd = config_.headDim;
+    const auto& tables = ctx.on(h.device());
     auto x = rmsNorm(h, w.inputNorm);
     auto q = project(l, Projection::Q, x, w.q, w.qBias).view({B, T, nh, hd}).transpose(1, 2);
     auto k = project(l, Projection::K, x, w.k, w.kBias).view({B, T, nkv, hd}).transpose(1, 2);
     auto v = project(l, Projection::V, x, w.v, w.vBias).view({B, T, nkv, hd}).transpose(1, 2);
-    q = applyRotary(q, ctx.rotary);
-    k = applyRotary(k, ctx.rotary);
+    q = applyRotary(q, tables.rotary);
+    k = applyRotary(k, tables.rotary);
     if (ctx.cache) std::tie(k, v) = ctx.cache->append(l, k, v);
     const int64_t S = k.size(2);
     if (nkv != nh) {
@@ -315,7 +436,7 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     torch::Tensor allowed; // undefined: causal when S == T, everything (one new token) otherwise
     int64_t window = config_.slidingWindow.at(static_cast<size_t>(l));
     if (window >= S) window = 0;
-    for (const auto& [size, mask] : ctx.masks)
+    for (const auto& [size, mask] : tables.masks)
         if (size == window) allowed = mask;
     const bool causal = !allowed.defined() && S == T && T > 1;
 
@@ -361,6 +482,7 @@ torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
 torch::Tensor Model::runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
                                const SequenceContext& ctx, ResidualObserver* obs) const {
     for (int64_t l = from; l < to; ++l) {
+        if (const auto d = map_.layers[static_cast<size_t>(l)]; h.device() != d) h = h.to(d);
         if (obs && obs->wants(l, ResidualPoint::BlockInput)) obs->observe(l, ResidualPoint::BlockInput, h);
         // A removed block's adapter maps the block input; the sub-layer adapters then stay out.
         const auto* adapters = adapterAt_.empty() ? nullptr : &adapterAt_[static_cast<size_t>(l)];
@@ -421,7 +543,11 @@ void Model::setAdapters(const AdapterSet& adapters) {
                                                   {nullptr, nullptr, nullptr});
     std::vector<std::array<const LoraAdapter*, kProjectionCount>> loraAt(
         static_cast<size_t>(config_.numLayers));
-    const auto opts = torch::TensorOptions().device(options_.device).dtype(options_.dtype);
+    auto opts = [&](int64_t layer) {
+        return torch::TensorOptions()
+            .device(map_.layers.at(static_cast<size_t>(layer)))
+            .dtype(options_.dtype);
+    };
     auto checkLayer = [&](int64_t layer, const std::string& what) {
         if (layer < 0 || layer >= config_.numLayers)
             throw Error(what + ": layer " + std::to_string(layer) + " is out of range; the model has " +
@@ -435,10 +561,10 @@ void Model::setAdapters(const AdapterSet& adapters) {
                                   a.up.size(1) != config_.hiddenSize || a.up.size(0) != a.down.size(1))))
             throw Error(what + " does not fit the model's hidden size " + std::to_string(config_.hiddenSize));
         Adapter p = a;
-        p.bias = a.bias.to(opts).reshape({config_.hiddenSize});
+        p.bias = a.bias.to(opts(a.layer)).reshape({config_.hiddenSize});
         if (a.down.defined()) {
-            p.down = a.down.to(opts);
-            p.up = a.up.to(opts);
+            p.down = a.down.to(opts(a.layer));
+            p.up = a.up.to(opts(a.layer));
         }
         placed.units.push_back(std::move(p));
     }
@@ -452,8 +578,8 @@ void Model::setAdapters(const AdapterSet& adapters) {
             throw Error(what + " does not fit the projection's shape [" + std::to_string(out) + ", " +
                         std::to_string(in) + "]");
         LoraAdapter p = a;
-        p.down = a.down.to(opts);
-        p.up = a.up.to(opts);
+        p.down = a.down.to(opts(a.layer));
+        p.up = a.up.to(opts(a.layer));
         placed.lora.push_back(std::move(p));
     }
     adapters_ = std::move(placed);
@@ -466,7 +592,7 @@ void Model::setAdapters(const AdapterSet& adapters) {
 }
 
 torch::Tensor Model::logits(const torch::Tensor& h) const {
-    return torch::nn::functional::linear(rmsNorm(h, finalNorm_), lmHead_);
+    return torch::nn::functional::linear(rmsNorm(h.to(map_.head), finalNorm_), lmHead_);
 }
 
 namespace {
@@ -521,9 +647,37 @@ ParameterCounts Model::parameterCounts() const {
     return p;
 }
 
+PlacementCosts placementCosts(const ModelConfig& c, torch::ScalarType dtype, int64_t tokens) {
+    const auto bytes = static_cast<uint64_t>(c10::elementSize(dtype));
+    auto size = [&](TensorRole role) {
+        uint64_t n = 1;
+        for (auto d : expectedShape(c, role))
+            n *= static_cast<uint64_t>(d);
+        return n * bytes;
+    };
+    PlacementCosts p;
+    p.embedding = size(TensorRole::Embedding);
+    p.head = size(TensorRole::FinalNorm) + size(TensorRole::LmHead);
+    for (int64_t l = 0; l < c.numLayers; ++l) {
+        uint64_t layer = 0;
+        for (const auto& r : allTensorRoles())
+            if (r.perLayer && roleExpected(c, r.role) && roleExpected(c, r.role, l)) layer += size(r.role);
+        p.layers.push_back(layer);
+    }
+    // One layer's working set: the residual stream, a normalised copy, q/k/v and the attention
+    // output, then gate, up and their product; logits also in float32 for the loss.
+    const auto t = static_cast<uint64_t>(std::max<int64_t>(tokens, 0));
+    p.activations = t * bytes *
+                    static_cast<uint64_t>(2 * c.hiddenSize + c.qDim() + 2 * c.kvDim() + c.qDim() +
+                                          3 * c.intermediateSize);
+    p.logits = t * static_cast<uint64_t>(c.vocabSize) * (bytes + 4);
+    return p;
+}
+
 uint64_t Model::weightBytes() const {
-    return static_cast<uint64_t>(parameterCounts().total) *
-           static_cast<uint64_t>(c10::elementSize(options_.dtype));
+    int64_t elements = parameterCounts().total;
+    if (config_.tieWordEmbeddings && map_.head != map_.embedding) elements += lmHead_.numel(); // its copy
+    return static_cast<uint64_t>(elements) * static_cast<uint64_t>(c10::elementSize(options_.dtype));
 }
 
 LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,

@@ -16,6 +16,7 @@
 
 #include "adapter.h"
 #include "checkpoint.h"
+#include "device_map.h"
 #include "kv_cache.h"
 #include "layer_mask.h"
 #include "model_config.h"
@@ -25,9 +26,21 @@
 namespace layerlab {
 
 struct LoadOptions {
+    LoadOptions() = default;
+    LoadOptions(torch::Device d, torch::ScalarType t) : device(d), dtype(t) {}
+
     torch::Device device = torch::kCPU;
     torch::ScalarType dtype = torch::kFloat32; // compute dtype; weights are held in it
+    // Two or more: the layers are spread over these devices in contiguous ranges (`device` is
+    // then not used), balanced for batches of `activationTokens` tokens (batch x sequence).
+    std::vector<torch::Device> devices;
+    int64_t activationTokens = 8 * 2048;
+    // Threads reading tensors from the checkpoint (0: 4 per GPU, 4 for the CPU, at most one per core).
+    int loadThreads = 0;
 };
+
+// The bytes a model of this configuration puts on each placement (see device_map.h).
+PlacementCosts placementCosts(const ModelConfig& config, torch::ScalarType dtype, int64_t activationTokens);
 
 struct LayerWeights {
     torch::Tensor inputNorm, q, k, v, o, qBias, kBias, vBias, oBias;
@@ -74,15 +87,21 @@ private:
 
 // What every layer of one forward pass shares: rotary tables, attention masks and, when
 // generating, the cache of earlier tokens' keys and values.
-struct SequenceContext {
-    int64_t batch = 0;
-    int64_t length = 0; // tokens in this pass
-    int64_t past = 0;   // cached tokens before them
+struct SequenceTables {
     RotaryTables rotary;
     // Boolean [B or 1, 1, T, past + T] (true = may attend), keyed by sliding window (0: none).
     // Empty when plain causal attention among this pass's own tokens is all there is.
     std::vector<std::pair<int64_t, torch::Tensor>> masks;
+};
+struct SequenceContext {
+    int64_t batch = 0;
+    int64_t length = 0;    // tokens in this pass
+    int64_t past = 0;      // cached tokens before them
+    SequenceTables tables; // on the model's first device
+    // Copies for the other devices of a split model.
+    std::vector<std::pair<torch::Device, SequenceTables>> elsewhere;
     KvCache* cache = nullptr;
+    const SequenceTables& on(torch::Device device) const;
 };
 
 class Model {
@@ -94,7 +113,11 @@ public:
 
     const ModelConfig& config() const { return config_; }
     const std::filesystem::path& dir() const { return dir_; }
-    torch::Device device() const { return options_.device; }
+    // Where input ids go (the embedding's device); layers and the head may be elsewhere.
+    torch::Device device() const { return map_.embedding; }
+    const DeviceMap& deviceMap() const { return map_; }
+    torch::Device layerDevice(int64_t layer) const { return map_.layers.at(static_cast<size_t>(layer)); }
+    torch::Device outputDevice() const { return map_.head; } // where logits come out
     torch::ScalarType dtype() const { return options_.dtype; }
     int64_t numLayers() const { return config_.numLayers; }
     // Tensors in the checkpoint that no role claimed (reported, never silently dropped).
@@ -107,7 +130,7 @@ public:
     SequenceContext context(const torch::Tensor& inputIds, const torch::Tensor& attentionMask = {},
                             KvCache* cache = nullptr) const;
     torch::Tensor embed(const torch::Tensor& inputIds) const;
-    // Runs layers [from, to) on the residual stream h.
+    // Runs layers [from, to) on the residual stream h (moved to each layer's device as needed).
     torch::Tensor runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
                             const SequenceContext& ctx, ResidualObserver* observer = nullptr) const;
     // Sub-layers a Nemotron-NAS checkpoint does not have (no_op) as a mask: they never run,
@@ -118,7 +141,7 @@ public:
     // absent sub-layer, the linear map of the normalised input for a replace_with_linear one.
     torch::Tensor attentionUpdate(int64_t layer, const torch::Tensor& h, const SequenceContext& ctx) const;
     torch::Tensor ffnUpdate(int64_t layer, const torch::Tensor& h) const;
-    // Final norm and LM head: [B, T, H] -> [B, T, V] in the compute dtype.
+    // Final norm and LM head: [B, T, H] -> [B, T, V] in the compute dtype, on outputDevice().
     torch::Tensor logits(const torch::Tensor& h) const;
 
     // input_ids [B, T] (int64, on any device) -> logits [B, T, V].
@@ -155,6 +178,7 @@ private:
     std::filesystem::path dir_;
     ModelConfig config_;
     LoadOptions options_;
+    DeviceMap map_;
     torch::Tensor embedding_, finalNorm_, lmHead_;
     std::vector<LayerWeights> layers_;
     std::vector<std::string> unused_;

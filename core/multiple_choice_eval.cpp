@@ -1,6 +1,7 @@
 #include "multiple_choice_eval.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 
 #include <algorithm>
 #include <chrono>
@@ -35,7 +36,7 @@ double stderrOfMean(double p, int64_t n) {
 MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer& tokenizer,
                                             const MultipleChoiceTask& task, const LayerMask& mask,
                                             const MultipleChoiceEvalOptions& options,
-                                            const Progress& progress) {
+                                            const Progress& progress) try {
     if (task.items.empty()) throw Error("task '" + task.name + "' has no items");
     MultipleChoiceResult result;
     result.task = task.name;
@@ -78,7 +79,8 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
         auto onDevice = ids.to(model.device());
         // log p(token t | before t) = logit - logsumexp at position t - 1; only [n, T - 1] leaves the device.
         auto logits = model.forward(onDevice, mask).narrow(1, 0, longest - 1).to(torch::kFloat32);
-        auto chosen = logits.gather(-1, onDevice.narrow(1, 1, longest - 1).unsqueeze(-1)).squeeze(-1);
+        auto chosen = logits.gather(-1, onDevice.narrow(1, 1, longest - 1).to(logits.device()).unsqueeze(-1))
+                          .squeeze(-1);
         auto tokenLogp = (chosen - logits.logsumexp(-1)).to(torch::kCPU, torch::kFloat64).contiguous();
         logits = torch::Tensor();
         auto lp = tokenLogp.accessor<double, 2>();
@@ -114,6 +116,9 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     result.accStderr = stderrOfMean(result.acc, result.items);
     result.accNormStderr = stderrOfMean(result.accNorm, result.items);
     return result;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "scoring multiple-choice answers");
+    throw;
 }
 
 std::vector<TokenWindow> answerWindows(const Tokenizer& tokenizer, const MultipleChoiceTask& task) {

@@ -1,6 +1,7 @@
 #include "present_absent.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 
 #include <algorithm>
 #include <cmath>
@@ -98,12 +99,15 @@ PresentAbsentResult presentAbsent(CoalitionGame& game, const PresentAbsentOption
 }
 
 PresentAbsentResult presentAbsent(const Model& model, const std::vector<TokenWindow>& windows,
-                                  const PresentAbsentOptions& options, const Progress& progress) {
+                                  const PresentAbsentOptions& options, const Progress& progress) try {
     ModelCoalitionGame game(model, windows, options.unit, options);
     auto r = presentAbsent(game, options, progress);
     r.scores.scoredTokens = game.scoredTokens();
     r.scores.naiveForwardPasses = static_cast<double>(r.subnetworks) * game.batches();
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "estimating present/absent scores");
+    throw;
 }
 
 } // namespace layerlab

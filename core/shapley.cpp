@@ -1,6 +1,7 @@
 #include "shapley.h"
 
 #include "error.h"
+#include "out_of_memory.h"
 
 #include <algorithm>
 #include <bit>
@@ -236,12 +237,15 @@ double ModelCoalitionGame::forwardPasses() const {
 }
 
 ShapleyResult shapley(const Model& model, const std::vector<TokenWindow>& windows,
-                      const ShapleyOptions& options, const Progress& progress) {
+                      const ShapleyOptions& options, const Progress& progress) try {
     ModelCoalitionGame game(model, windows, options.unit, options);
     auto r = shapleyValues(game, options, progress);
     r.scores.scoredTokens = game.scoredTokens();
     r.scores.naiveForwardPasses = static_cast<double>(r.coalitions) * game.batches();
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "estimating Shapley values");
+    throw;
 }
 
 } // namespace layerlab

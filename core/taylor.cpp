@@ -1,5 +1,7 @@
 #include "taylor.h"
 
+#include "out_of_memory.h"
+
 namespace layerlab {
 
 torch::Tensor nextTokenLossSum(const torch::Tensor& logits, const torch::Tensor& inputIds,
@@ -48,7 +50,7 @@ private:
 } // namespace
 
 ImportanceScores taylor(const Model& model, const std::vector<TokenWindow>& windows,
-                        const ImportanceOptions& options, const Progress& progress) {
+                        const ImportanceOptions& options, const Progress& progress) try {
     const int64_t L = model.numLayers();
     auto batches = makeImportanceBatches(model, windows, options.batchSize);
     // Per layer: the attention weights, then the FFN weights; one flat list for autograd.
@@ -116,6 +118,9 @@ ImportanceScores taylor(const Model& model, const std::vector<TokenWindow>& wind
         absScores[Unit::Block].push_back(a[0] + a[1]);
     }
     return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "computing Taylor scores");
+    throw;
 }
 
 } // namespace layerlab

@@ -1,5 +1,7 @@
 #include "fuzz_target.h"
 
+#include "file_tree.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -25,10 +27,7 @@ struct TmpDir {
             throw std::runtime_error(pattern + ": cannot create a temporary folder");
         path = pattern;
     }
-    ~TmpDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+    ~TmpDir() { removeTree(path); } // not fs::remove_all: see file_tree.h
 };
 
 } // namespace

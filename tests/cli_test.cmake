@@ -208,3 +208,22 @@ if(NOT ERR MATCHES "drops whole blocks only" OR EXISTS ${WORK}/demo_attn)
   message(FATAL_ERROR "hf export of an attention-only removal: ${ERR}")
 endif()
 run_cli(2 export --remove block:1 --out ${WORK}/demo_bad --format gguf --quiet)
+
+# A sequence longer than the model's context (1024 for the demo) is refused before any work.
+run_cli(2 eval --data ${DEMO}/heldout.txt --max-sequences 1 --seq-len 2048 --quiet)
+if(NOT ERR MATCHES "longer than the model's context of 1024 tokens" OR NOT ERR MATCHES "--beyond-context")
+  message(FATAL_ERROR "eval past the context: ${ERR}")
+endif()
+
+# Layers spread over three placements (all on the CPU here) give the unsplit model's loss.
+run_cli(0 eval --data ${DEMO}/heldout.txt --max-sequences 2 --seq-len 128 --remove block:7-8 --quiet
+        --devices cpu,cpu,cpu --json ${WORK}/split_eval.json)
+if(NOT ERR MATCHES "layers spread over cpu layers 0-")
+  message(FATAL_ERROR "eval --devices: no placement note\n${ERR}")
+endif()
+file(READ ${WORK}/split_eval.json c_json)
+string(JSON c_loss GET "${c_json}" loss)
+if(NOT c_loss STREQUAL b_loss)
+  message(FATAL_ERROR "eval --devices cpu,cpu,cpu: loss ${c_loss}, unsplit ${b_loss}")
+endif()
+run_cli(2 eval --data ${DEMO}/heldout.txt --max-sequences 1 --seq-len 128 --quiet --device cpu --devices cpu,cpu)

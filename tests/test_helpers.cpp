@@ -3,14 +3,73 @@
 #include "file_tree.h"
 #include "safetensors.h"
 
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <dlfcn.h>
+#include <execinfo.h>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <ucontext.h>
+#include <unistd.h>
 
 namespace layerlab::test {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A crash in a test prints where it happened (machines without a debugger: CI, the GPU host):
+// the faulting instruction, the return address on top of the stack (the caller, when the crash
+// is a call through a bad pointer) and a backtrace, each as module + offset for addr2line.
+void printAddress(const char* what, const void* address) {
+    Dl_info info{};
+    char line[512];
+    int n = 0;
+    if (address && dladdr(address, &info) && info.dli_fname)
+        n = std::snprintf(line, sizeof line, "%s: %s(+%#lx) %s\n", what, info.dli_fname,
+                          static_cast<unsigned long>(reinterpret_cast<uintptr_t>(address) -
+                                                     reinterpret_cast<uintptr_t>(info.dli_fbase)),
+                          info.dli_sname ? info.dli_sname : "");
+    else
+        n = std::snprintf(line, sizeof line, "%s: %p\n", what, address);
+    [[maybe_unused]] auto written = ::write(STDERR_FILENO, line, static_cast<size_t>(std::max(n, 0)));
+}
+
+void printBacktraceAndDie(int signal, siginfo_t* info, void* context) {
+    const char header[] = "\n*** fatal signal in a test\n";
+    [[maybe_unused]] auto written = ::write(STDERR_FILENO, header, sizeof header - 1);
+    printAddress("fault address", info ? info->si_addr : nullptr);
+#if defined(__x86_64__)
+    if (context) {
+        const auto* uc = static_cast<const ucontext_t*>(context);
+        printAddress("instruction", reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]));
+        printAddress("top of stack", *reinterpret_cast<void* const*>(uc->uc_mcontext.gregs[REG_RSP]));
+    }
+#endif
+    void* frames[64];
+    const int n = backtrace(frames, 64);
+    for (int i = 0; i < n; ++i)
+        printAddress("frame", frames[i]);
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+}
+
+// AddressSanitizer has its own, better report.
+#if !defined(__SANITIZE_ADDRESS__)
+[[maybe_unused]] const bool kBacktraceOnCrash = [] {
+    struct sigaction action {};
+    action.sa_sigaction = printBacktraceAndDie;
+    action.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &action, nullptr);
+    sigaction(SIGBUS, &action, nullptr);
+    return true;
+}();
+#endif
+
+} // namespace
 
 fs::path dataDir() {
     return LAYERLAB_TEST_DATA;

@@ -4,6 +4,7 @@
 // committing them).
 
 #include "error.h"
+#include "test_helpers.h"
 #include "tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -274,20 +275,17 @@ TEST(Tokenizer, RejectsUnsupportedAndMalformedInput) {
 }
 
 TEST(Tokenizer, OversizedTokenizerJsonIsRefusedBeforeReading) {
-    const fs::path dir =
-        fs::temp_directory_path() / ("layerlab-tokenizer-size-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
+    const test::TempDir dir;
     std::ofstream(dir / "tokenizer.json") << "{}";
     fs::resize_file(dir / "tokenizer.json", kMaxTokenizerJsonBytes + 1); // sparse: no disk used
     try {
-        Tokenizer::load(dir);
+        Tokenizer::load(dir.path());
         ADD_FAILURE() << "no error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("tokenizer.json: file is larger than 256 MiB"),
                   std::string::npos)
             << e.what();
     }
-    fs::remove_all(dir);
 }
 
 } // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
 #   tools/workbench.sh start   install what is missing, build, start LayerLab on the demo model
-#   tools/workbench.sh test    install what is missing, build, run every test (what CI runs)
+#   tools/workbench.sh test    install what is missing, build, run every test, then the core tests
+#                              again under ASan + UBSan (what CI runs)
 #   tools/workbench.sh deps    only install what is missing
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +43,13 @@ case "${1:-start}" in
     cmake --preset default >/dev/null
     cmake --build --preset default -j "$jobs"
     # Qt tests need no display; the offscreen platform draws into memory.
-    QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs" ;;
+    QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs"
+    # The core tests again, built with AddressSanitizer + UndefinedBehaviorSanitizer: any finding
+    # fails the test. Left out: the CLI run (not built here), the 200-cycle soak and the parity
+    # tests against npm's tokenizers (both also run above), which would only add minutes.
+    cmake --preset asan >/dev/null
+    cmake --build --preset asan -j "$jobs" --target layerlab_tests
+    ctest --preset asan -j "$jobs" -E "cli_end_to_end|EvaluationSoak|TokenizerRealParity" ;;
   *)
     echo "usage: tools/workbench.sh start|test|deps" >&2; exit 2 ;;
 esac

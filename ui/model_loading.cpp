@@ -1,6 +1,7 @@
 #include "model_loading.h"
 
 #include "device.h"
+#include "device_map.h"
 #include "model.h"
 #include "tokenizer.h"
 
@@ -9,7 +10,13 @@ namespace layerlab::ui {
 LoadedModel loadModelFolder(const std::filesystem::path& dir, const std::string& device,
                             const std::string& dtype, const Progress& progress) {
     LoadOptions options;
-    options.device = parseDevice(device);
+    // "auto" or a comma-separated list spreads the layers over several devices.
+    if (device == "auto" || device.find(',') != std::string::npos) {
+        options.devices = parseDeviceList(device);
+        options.device = options.devices.front();
+    } else {
+        options.device = parseDevice(device);
+    }
     options.dtype = parseDtype(dtype);
     LoadedModel out;
     auto model = Model::load(dir, options, progress);
@@ -18,14 +25,19 @@ LoadedModel loadModelFolder(const std::filesystem::path& dir, const std::string&
         out.tokenizer = std::make_shared<const Tokenizer>(Tokenizer::load(dir));
     }
     out.summary = summarize(*model);
+    out.summary.device = device; // what to ask for again when a session is reopened
     out.model = std::move(model);
     return out;
 }
 
 std::vector<ComputeDevice> computeDevices() {
     std::vector<ComputeDevice> out;
-    for (const auto& d : availableDevices())
+    int gpus = 0;
+    for (const auto& d : availableDevices()) {
         out.push_back({d.name, d.description});
+        gpus += d.name.rfind("cuda", 0) == 0;
+    }
+    if (gpus > 1) out.push_back({"auto", "All " + std::to_string(gpus) + " GPUs, layers split between them"});
     return out;
 }
 

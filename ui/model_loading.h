@@ -23,12 +23,13 @@ struct LoadedModel {
     ModelSummary summary;
 };
 
-// device: "cpu", "cuda:N"; dtype: "f32", "bf16", "f16". Throws Error naming the file, Cancelled.
+// device: "cpu", "cuda:N", or several ("cuda:0,cuda:1", "auto": all GPUs) to spread the layers over;
+// dtype: "f32", "bf16", "f16". Throws Error naming the file, Cancelled.
 LoadedModel loadModelFolder(const std::filesystem::path& dir, const std::string& device,
                             const std::string& dtype, const Progress& progress);
 
 struct ComputeDevice {
-    std::string name;        // "cpu", "cuda:0"
+    std::string name;        // "cpu", "cuda:0", "auto" (all GPUs, split; offered when there are several)
     std::string description; // for the device menu
 };
 std::vector<ComputeDevice> computeDevices();

@@ -162,7 +162,7 @@ void ModelPanel::showModel() {
     row(tr("Dtype"), tr("%1 stored, %2 compute")
                          .arg(QString::fromStdString(s.storedDtype.empty() ? "?" : s.storedDtype),
                               QString::fromStdString(s.computeDtype)));
-    row(tr("Device"), QString::fromStdString(s.device));
+    row(tr("Device"), QString::fromStdString(s.placement.empty() ? s.device : s.placement));
     row(tr("Weights"), mib(s.weightBytes));
     row(tr("KV cache"),
         tr("%1 bytes per token").arg(count(removalCost(s, LayerMask(s.numLayers)).kvBytesPerToken)));

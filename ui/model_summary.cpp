@@ -28,7 +28,9 @@ ModelSummary summarize(const Model& model) {
     s.storedDtype = c.dtype;
     s.computeDtype = dtypeName(model.dtype());
     s.computeDtypeBytes = static_cast<int64_t>(c10::elementSize(model.dtype()));
-    s.device = model.device().str();
+    for (const auto& d : model.deviceMap().placements) // a list loadModelFolder takes again
+        s.device += (s.device.empty() ? "" : ",") + d.str();
+    s.placement = model.deviceMap().describe();
     s.weightBytes = model.weightBytes();
     s.unusedTensors = model.unusedTensors();
     return s;

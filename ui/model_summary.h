@@ -34,7 +34,8 @@ struct ModelSummary {
     std::string storedDtype;                  // config.json's, may be empty
     std::string computeDtype;                 // "f32", "bf16", "f16"
     int64_t computeDtypeBytes = 4;
-    std::string device; // "cpu", "cuda:0"
+    std::string device;    // as asked for and saved in sessions: "cpu", "cuda:0", "auto", "cuda:0,cuda:1"
+    std::string placement; // where the parts went: "cuda:0", "cuda:0 layers 0-39 + embedding, ..."
     uint64_t weightBytes = 0;
     std::vector<std::string> unusedTensors;
 

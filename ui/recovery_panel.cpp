@@ -115,12 +115,12 @@ RecoveryPanel::RecoveryPanel(Workspace* workspace, QWidget* parent)
     grid->addWidget(chartView_, 5, 0, 1, 3);
     grid->addWidget(exportImage, 6, 1);
     grid->addWidget(exportCsv, 6, 2);
-    connect(curve_, &QAbstractItemModel::rowsInserted, exportImage, [=] {
+    connect(curve_, &QAbstractItemModel::rowsInserted, exportImage, [=, this] {
         chartView_->setVisible(true);
         exportImage->setEnabled(true);
         exportCsv->setEnabled(true);
     });
-    connect(curve_, &QAbstractItemModel::modelReset, exportImage, [=] {
+    connect(curve_, &QAbstractItemModel::modelReset, exportImage, [=, this] {
         const bool any = curve_->rowCount() > 0;
         chartView_->setVisible(any);
         exportImage->setEnabled(any);

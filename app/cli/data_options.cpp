@@ -18,7 +18,7 @@ const std::set<std::string>& dataOptionNames() {
 }
 
 const std::set<std::string>& dataFlagNames() {
-    static const std::set<std::string> names = {"keep-remainder", "no-bos"};
+    static const std::set<std::string> names = {"keep-remainder", "no-bos", "beyond-context"};
     return names;
 }
 
@@ -33,6 +33,24 @@ fs::path dataFile(const Arguments& args, const Model& model) {
     throw UsageError("option --data is required (a .txt or .jsonl file)");
 }
 
+int64_t sequenceLength(const Arguments& args, const ModelConfig& config) {
+    return args.getInt("seq-len", std::min<int64_t>(2048, config.maxPositionEmbeddings));
+}
+
+void checkSequenceLength(const Arguments& args, const ModelConfig& config) {
+    const int64_t seqLen = sequenceLength(args, config), context = config.maxPositionEmbeddings;
+    if (seqLen <= context) return;
+    if (args.flag("beyond-context")) {
+        std::cerr << "note: --seq-len " << seqLen << " is longer than the model's context of " << context
+                  << " tokens\n";
+        return;
+    }
+    throw UsageError("--seq-len " + std::to_string(seqLen) + " is longer than the model's context of " +
+                     std::to_string(context) +
+                     " tokens (max_position_embeddings in config.json); use a shorter --seq-len, or "
+                     "--beyond-context to run past it anyway");
+}
+
 TokenData loadData(const Arguments& args, const Model& model, const Progress& progress) {
     return loadData(args, model, progress, dataFile(args, model));
 }
@@ -40,17 +58,15 @@ TokenData loadData(const Arguments& args, const Model& model, const Progress& pr
 TokenData loadData(const Arguments& args, const Model& model, const Progress& progress,
                    const fs::path& file) {
     TokenDataOptions o;
-    // Default window: 2048 tokens, or the model's context if shorter.
-    o.windows.seqLen = args.getInt("seq-len", std::min<int64_t>(2048, model.config().maxPositionEmbeddings));
+    o.windows.seqLen = sequenceLength(args, model.config());
     o.windows.stride = args.getInt("stride", 0);
     o.windows.keepRemainder = args.flag("keep-remainder");
     o.addBos = !args.flag("no-bos");
     o.maxSequences = args.getInt("max-sequences", 0);
     o.seed = static_cast<uint64_t>(args.getInt("seed", 0));
     o.vocabSize = model.config().vocabSize;
-    if (o.windows.seqLen > model.config().maxPositionEmbeddings)
-        std::cerr << "note: --seq-len " << o.windows.seqLen << " is longer than the model's context of "
-                  << model.config().maxPositionEmbeddings << " tokens\n";
+    // Past its context a model's positions are untrained (checkSequenceLength refused it already).
+    if (!args.flag("beyond-context")) o.maxSeqLen = model.config().maxPositionEmbeddings;
 
     // The tokenizer is read only when the data has text in it.
     std::optional<Tokenizer> tokenizer;

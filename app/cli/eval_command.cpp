@@ -134,7 +134,7 @@ int runEval(const std::vector<std::string>& argv) {
     }
     if (!tasks.empty()) j["tasks"] = tasks;
     if (!generation.empty()) j["generation"] = generation;
-    j["device"] = model->device().str();
+    j["device"] = model->deviceMap().describe();
     j["dtype"] = dtypeName(model->dtype());
     if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
 
@@ -147,8 +147,8 @@ int runEval(const std::vector<std::string>& argv) {
             std::printf("word perplexity %.4f  bits per byte %.6f%s\n", text->wordPerplexity,
                         text->bitsPerByte,
                         text->exact ? "" : "  (the scored tokens cover part of the text: estimated)");
-        std::printf("%.0f tokens/s on %s in %s\n", result->tokensPerSecond, model->device().str().c_str(),
-                    dtypeName(model->dtype()).c_str());
+        std::printf("%.0f tokens/s on %s in %s\n", result->tokensPerSecond,
+                    model->deviceMap().describe().c_str(), dtypeName(model->dtype()).c_str());
     }
     for (const auto& [name, t] : tasks.items())
         std::printf("%s: acc %.4f +- %.4f  acc_norm %.4f +- %.4f  (%lld items%s)\n", name.c_str(),

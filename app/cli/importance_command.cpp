@@ -91,7 +91,7 @@ int runImportance(const std::vector<std::string>& argv) {
     j["stderr"] = stderrs;
     settings["metrics"] = metrics;
     settings["data"] = toJson(data.description);
-    settings["device"] = model->device().str();
+    settings["device"] = model->deviceMap().describe();
     settings["dtype"] = dtypeName(model->dtype());
     settings["batch_size"] = batch;
     j["settings"] = settings;

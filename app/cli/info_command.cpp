@@ -49,7 +49,7 @@ int runInfo(const std::vector<std::string>& argv) {
     j["tie_word_embeddings"] = c.tieWordEmbeddings;
     j["stored_dtype"] = c.dtype;
     j["compute_dtype"] = dtypeName(model->dtype());
-    j["device"] = model->device().str();
+    j["device"] = model->deviceMap().describe();
     j["parameters"] = {{"total", p.total},          {"embedding", p.embedding}, {"lm_head", p.lmHead},
                        {"final_norm", p.finalNorm}, {"attention", p.attention}, {"ffn", p.ffn}};
     std::vector<int64_t> blocks;
@@ -79,7 +79,7 @@ int runInfo(const std::vector<std::string>& argv) {
               << "per layer     block " << human(double(p.block(0))) << " = attention "
               << human(double(p.attention[0])) << " + FFN " << human(double(p.ffn[0])) << "\n"
               << "dtype         stored " << (c.dtype.empty() ? "?" : c.dtype) << ", computing in "
-              << dtypeName(model->dtype()) << " on " << model->device().str() << "\n"
+              << dtypeName(model->dtype()) << " on " << model->deviceMap().describe() << "\n"
               << "memory        " << human(double(model->weightBytes())) << "B of weights, "
               << human(double(j["kv_cache_bytes_per_token"].get<int64_t>())) << "B KV cache per token\n";
     if (j.contains("data"))

@@ -60,11 +60,13 @@ data options (FILE is .txt, or .jsonl with "text" or "input_ids" per line):
   --stride S           sliding windows S tokens apart; only new tokens are scored
   --keep-remainder     keep the last, shorter window
   --no-bos             do not add the BOS token to text
+  --beyond-context     allow sequences longer than the model's max_position_embeddings
   --max-sequences K    a deterministic sample of K sequences (see --seed)
   --seed S             which sample (default 0)
 
 options shared by model commands:
   --device cpu|cuda|cuda:N   where to compute (default cpu)
+  --devices LIST|auto        spread the layers over several GPUs, e.g. cuda:0,cuda:1 (auto: all)
   --dtype f32|bf16|f16       compute dtype (default f32)
   --adapters FILE            adapters from recover --save-adapters, active for removed units
   --quiet                    no progress bar

@@ -1,6 +1,8 @@
 #include "model_options.h"
 
+#include "data_options.h"
 #include "device.h"
+#include "device_map.h"
 #include "error.h"
 
 #include <cstdlib>
@@ -9,7 +11,7 @@
 namespace layerlab::cli {
 
 const std::set<std::string>& modelOptionNames() {
-    static const std::set<std::string> names = {"model", "device", "dtype", "adapters"};
+    static const std::set<std::string> names = {"model", "device", "devices", "dtype", "adapters"};
     return names;
 }
 
@@ -35,13 +37,34 @@ std::filesystem::path modelDir(const Arguments& args) {
 
 LoadOptions loadOptions(const Arguments& args) {
     LoadOptions o;
-    o.device = parseDevice(args.get("device", "cpu"));
     o.dtype = parseDtype(args.get("dtype", "f32"));
+    if (auto list = args.get("devices")) {
+        if (args.get("device")) throw UsageError("give --device or --devices, not both");
+        o.devices = parseDeviceList(*list);
+        o.device = o.devices.front();
+    } else {
+        o.device = parseDevice(args.get("device", "cpu"));
+    }
     return o;
 }
 
 std::shared_ptr<Model> loadModel(const Arguments& args, const Progress& progress) {
-    auto model = Model::load(modelDir(args), loadOptions(args), progress);
+    const auto dir = modelDir(args);
+    auto options = loadOptions(args);
+    // What config.json settles is settled before the weights are read (a bad one is reported by
+    // Model::load, naming the problem).
+    if (std::filesystem::exists(dir / "config.json")) {
+        const auto config = ModelConfig::load(dir / "config.json");
+        checkSequenceLength(args, config);
+        // Balance a split for the batch this command runs; whole lines (--seq-len 0) may be as
+        // long as the context.
+        const int64_t seqLen = sequenceLength(args, config);
+        options.activationTokens =
+            args.getInt("batch-size", 8) * (seqLen > 0 ? seqLen : config.maxPositionEmbeddings);
+    }
+    auto model = Model::load(dir, options, progress);
+    if (model->deviceMap().split())
+        std::cerr << "note: layers spread over " << model->deviceMap().describe() << "\n";
     for (const auto& name : model->unusedTensors())
         std::cerr << "note: tensor '" << name << "' in the checkpoint is not used by the "
                   << architectureName(model->config().architecture) << " architecture\n";

@@ -1,5 +1,5 @@
 #pragma once
-// The options every model-using command shares: --model, --device, --dtype, --adapters.
+// The options every model-using command shares: --model, --device / --devices, --dtype, --adapters.
 
 #include <filesystem>
 #include <memory>

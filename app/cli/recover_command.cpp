@@ -70,15 +70,11 @@ std::vector<Projection> parseProjections(const std::string& list) {
     while (from <= list.size()) {
         const auto comma = std::min(list.find(',', from), list.size());
         const auto name = list.substr(from, comma - from);
-        bool found = false;
-        for (int p = 0; p < kProjectionCount; ++p)
-            if (name == projectionName(static_cast<Projection>(p))) {
-                out.push_back(static_cast<Projection>(p));
-                found = true;
-            }
-        if (!found)
+        const auto projection = parseProjection(name);
+        if (!projection)
             throw UsageError("--lora-targets: unknown projection '" + name +
                              "' (q, k, v, o, gate, up, down)");
+        out.push_back(*projection);
         from = comma + 1;
     }
     return out;
@@ -206,7 +202,7 @@ int runRecover(const std::vector<std::string>& argv) {
     j["fit_s"] = fitSeconds;
     j["calibration_data"] = toJson(calibration.description);
     j["eval_data"] = toJson(evalData.description);
-    j["device"] = model->device().str();
+    j["device"] = model->deviceMap().describe();
     j["dtype"] = dtypeName(model->dtype());
     if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
     std::printf("perplexity: full %.4f, removed %.4f, recovered %.4f  (%s, %s, %s %.1f s)\n",

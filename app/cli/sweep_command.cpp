@@ -198,7 +198,7 @@ int runSweep(const std::vector<std::string>& argv) {
         {"calibration_data", toJson(calibration.description)},
         {"eval_data", toJson(evalData.description)},
         {"importance_file", report ? nlohmann::ordered_json(reportFile.string()) : nlohmann::ordered_json()},
-        {"device", model->device().str()},
+        {"device", model->deviceMap().describe()},
         {"dtype", dtypeName(model->dtype())},
         {"batch_size", batch}};
     j["elapsed_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
