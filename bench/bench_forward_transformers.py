@@ -25,8 +25,11 @@ def make_checkpoint(path, layers, shape="llama2-7b"):
     cfg = transformers.LlamaConfig(vocab_size=32000, num_hidden_layers=layers, max_position_embeddings=4096,
                                    rms_norm_eps=1e-5, tie_word_embeddings=False, **SHAPES[shape])
     torch.manual_seed(0)
+    # Made in bf16 from the start: a 70B-wide model in float32 would not fit the GPU.
+    torch.set_default_dtype(torch.bfloat16)
     with torch.device("cuda"):
-        model = transformers.LlamaForCausalLM(cfg).to(torch.bfloat16)
+        model = transformers.LlamaForCausalLM(cfg)
+    torch.set_default_dtype(torch.float32)
     t = time.time()
     model.save_pretrained(path, max_shard_size="5GB")
     print(json.dumps({"made": path, "shape": shape, "layers": layers, "save_s": time.time() - t,

@@ -21,6 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// AddressSanitizer has its own, better report.
+#if !defined(__SANITIZE_ADDRESS__)
 // A crash in a test prints where it happened (machines without a debugger: CI, the GPU host):
 // the faulting instruction, the return address on top of the stack (the caller, when the crash
 // is a call through a bad pointer) and a backtrace, each as module + offset for addr2line.
@@ -57,8 +59,6 @@ void printBacktraceAndDie(int signal, siginfo_t* info, void* context) {
     std::raise(signal);
 }
 
-// AddressSanitizer has its own, better report.
-#if !defined(__SANITIZE_ADDRESS__)
 [[maybe_unused]] const bool kBacktraceOnCrash = [] {
     struct sigaction action {};
     action.sa_sigaction = printBacktraceAndDie;
