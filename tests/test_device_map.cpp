@@ -21,6 +21,7 @@
 
 using namespace layerlab;
 using test::demoDir;
+using test::demoWindows;
 using test::maxDiff;
 
 namespace {
@@ -134,14 +135,6 @@ SplitPair loadPair() {
     o.loadThreads = 3;
     auto split = Model::load(demoDir(), o);
     return {whole, split};
-}
-
-std::vector<TokenWindow> demoWindows(int64_t n, int64_t len) {
-    const auto tokenizer = Tokenizer::load(demoDir());
-    TokenDataOptions d;
-    d.windows.seqLen = len;
-    d.maxSequences = n;
-    return loadTokenData(demoDir() / "heldout.txt", tokenizer, d).windows;
 }
 
 void expectScoresEqual(const ImportanceScores& a, const ImportanceScores& b, double tol) {

@@ -2,6 +2,7 @@
 
 #include "file_tree.h"
 #include "safetensors.h"
+#include "tokenizer.h"
 
 #include <algorithm>
 #include <csignal>
@@ -137,6 +138,14 @@ double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
 
 fs::path demoDir() {
     return fs::path(LAYERLAB_SOURCE_DIR) / "resources" / "demo";
+}
+
+std::vector<TokenWindow> demoWindows(int64_t n, int64_t len) {
+    const auto tokenizer = Tokenizer::load(demoDir());
+    TokenDataOptions d;
+    d.windows.seqLen = len;
+    d.maxSequences = n;
+    return loadTokenData(demoDir() / "heldout.txt", tokenizer, d).windows;
 }
 
 } // namespace layerlab::test

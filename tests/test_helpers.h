@@ -27,6 +27,8 @@ double maxDiff(const torch::Tensor& a, const torch::Tensor& b);
 
 // The bundled demo model (resources/demo).
 std::filesystem::path demoDir();
+// A seeded sample of n windows of len tokens of the demo model's held-out text.
+std::vector<TokenWindow> demoWindows(int64_t n, int64_t len);
 
 // A fresh empty folder under the system temp dir, removed when the object goes away.
 class TempDir {

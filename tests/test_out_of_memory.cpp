@@ -9,7 +9,6 @@
 #include "importance.h"
 #include "out_of_memory.h"
 #include "test_helpers.h"
-#include "tokenizer.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <gtest/gtest.h>
@@ -17,6 +16,7 @@
 
 using namespace layerlab;
 using test::demoDir;
+using test::demoWindows;
 
 namespace {
 
@@ -103,14 +103,6 @@ private:
     c10::Allocator* previous_;
     CappedCpuAllocator capped_;
 };
-
-std::vector<TokenWindow> demoWindows(int64_t n, int64_t len) {
-    const auto tokenizer = Tokenizer::load(demoDir());
-    TokenDataOptions d;
-    d.windows.seqLen = len;
-    d.maxSequences = n;
-    return loadTokenData(demoDir() / "heldout.txt", tokenizer, d).windows;
-}
 
 TEST(OutOfMemory, HostMemoryRunningOutFailsCleanlyAndTheModelWorksAfterwards) {
     if (!test::testDevice().is_cpu()) GTEST_SKIP() << "the host cap is a CPU test";
