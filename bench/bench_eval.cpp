@@ -7,12 +7,12 @@
 // usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl
 //        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16]
 
-#include "dataset.h"
-#include "device.h"
-#include "evaluation.h"
-#include "multiple_choice_eval.h"
-#include "multiple_choice_task.h"
-#include "tokenizer.h"
+#include "data/dataset.h"
+#include "data/multiple_choice_task.h"
+#include "eval/evaluation.h"
+#include "eval/multiple_choice_eval.h"
+#include "model/device.h"
+#include "tokenizer/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 

@@ -5,10 +5,10 @@
 // usage: bench_forward MODEL_DIR [--device cuda | --devices cuda:0,cuda:1] [--dtype bf16] [--batch 8]
 //                     [--seq 2048] [--iters 5] [--load-threads 0]
 
-#include "checkpoint.h"
-#include "device.h"
-#include "device_map.h"
-#include "model.h"
+#include "model/checkpoint.h"
+#include "model/device.h"
+#include "model/device_map.h"
+#include "model/model.h"
 
 #ifdef LAYERLAB_HAS_C10_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>

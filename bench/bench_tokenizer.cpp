@@ -3,8 +3,8 @@
 // Same chunks as bench/bench_tokenizer_hf.js, the Hugging Face reference.
 //   bench_tokenizer MODEL_DIR TEXT_FILE [MB=8]
 
-#include "error.h"
-#include "tokenizer.h"
+#include "common/error.h"
+#include "tokenizer/tokenizer.h"
 
 #include <chrono>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "fuzz_target.h"
 
-#include "file_tree.h"
+#include "io/file_tree.h"
 
 #include <cstdlib>
 #include <fstream>

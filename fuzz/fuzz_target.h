@@ -11,10 +11,10 @@
 // The body may throw layerlab::Error (bad input, the expected outcome); anything else escaping
 // it, and every crash, hang or sanitizer report, is a finding. Built with LAYERLAB_FUZZ the file
 // becomes the fuzzer executable fuzz_<name>; in the test suite the same body is registered under
-// its name, and tests/test_fuzz_regressions.cpp runs the stored inputs in
+// its name, and tests/core/test_fuzz_regressions.cpp runs the stored inputs in
 // tests/data/fuzz_regressions/<name>/ through it.
 
-#include "error.h"
+#include "common/error.h"
 
 #include <cstddef>
 #include <cstdint>

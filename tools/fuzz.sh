@@ -13,7 +13,7 @@
 # A run that stops at a finding is restarted until its time is used up. Runs under nice; JOBS
 # sets the build's parallelism (default 1). Exit status: 1 when any target found something.
 # Reproduce a finding: build-fuzz/fuzz/fuzz_TARGET FILE. Keep it as a regression test by copying
-# it to tests/data/fuzz_regressions/TARGET/ (tests/test_fuzz_regressions.cpp runs them all).
+# it to tests/data/fuzz_regressions/TARGET/ (tests/core/test_fuzz_regressions.cpp runs them all).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,6 +1,6 @@
 #include "arguments.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <charconv>
 

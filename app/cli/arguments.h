@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "error.h"
+#include "common/error.h"
 
 namespace layerlab::cli {
 

@@ -1,8 +1,8 @@
 #include "data_options.h"
 
-#include "error.h"
+#include "common/error.h"
 #include "model_options.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <iostream>
 #include <optional>

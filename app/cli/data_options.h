@@ -6,9 +6,9 @@
 #include <string>
 
 #include "arguments.h"
-#include "dataset.h"
-#include "model.h"
-#include "multiple_choice_task.h"
+#include "data/dataset.h"
+#include "data/multiple_choice_task.h"
+#include "model/model.h"
 
 namespace layerlab::cli {
 

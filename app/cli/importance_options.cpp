@@ -1,8 +1,8 @@
 #include "importance_options.h"
 
-#include "multiple_choice_eval.h"
-#include "multiple_choice_task.h"
-#include "tokenizer.h"
+#include "data/multiple_choice_task.h"
+#include "eval/multiple_choice_eval.h"
+#include "tokenizer/tokenizer.h"
 
 #include <sstream>
 

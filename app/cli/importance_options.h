@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "arguments.h"
-#include "importance_request.h"
-#include "model.h"
+#include "importance/importance_request.h"
+#include "model/model.h"
 
 namespace layerlab::cli {
 

@@ -1,6 +1,6 @@
 #include "commands.h"
 #include "data_options.h"
-#include "device.h"
+#include "model/device.h"
 #include "model_options.h"
 #include "terminal_progress.h"
 

@@ -2,8 +2,8 @@
 
 #include "arguments.h"
 #include "commands.h"
-#include "error.h"
-#include "progress.h"
+#include "common/error.h"
+#include "common/progress.h"
 
 #include <cstdio>
 #include <cstring>

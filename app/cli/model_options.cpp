@@ -1,9 +1,9 @@
 #include "model_options.h"
 
+#include "common/error.h"
 #include "data_options.h"
-#include "device.h"
-#include "device_map.h"
-#include "error.h"
+#include "model/device.h"
+#include "model/device_map.h"
 
 #include <cstdlib>
 #include <iostream>

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "arguments.h"
-#include "model.h"
+#include "model/model.h"
 
 namespace layerlab::cli {
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <string>
 
-#include "progress.h"
+#include "common/progress.h"
 
 namespace layerlab::cli {
 

@@ -1,7 +1,7 @@
 #include "commands.h"
-#include "error.h"
+#include "common/error.h"
 #include "model_options.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 

@@ -5,15 +5,15 @@
 // saves the window as PNG; then runs a pruning curve and a generation and saves those tabs as
 // FILE's name + "_curve.png" / "_generate.png", and exits (docs, layout checks).
 
-#include "demo_resources.h"
-#include "generation_page.h"
-#include "job_runner.h"
-#include "layer_map_page.h"
-#include "main_window.h"
-#include "plan_panel.h"
-#include "pruning_curve_page.h"
-#include "report_export.h"
-#include "workspace.h"
+#include "cost/plan_panel.h"
+#include "curve/pruning_curve_page.h"
+#include "export/report_export.h"
+#include "generation/generation_page.h"
+#include "jobs/job_runner.h"
+#include "layer_map/layer_map_page.h"
+#include "window/main_window.h"
+#include "workspace/demo_resources.h"
+#include "workspace/workspace.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

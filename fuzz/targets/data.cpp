@@ -9,8 +9,8 @@
 
 #include "fuzz_target.h"
 
-#include "dataset.h"
-#include "multiple_choice_task.h"
+#include "data/dataset.h"
+#include "data/multiple_choice_task.h"
 
 #include <cstdlib>
 

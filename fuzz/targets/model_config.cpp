@@ -4,8 +4,8 @@
 
 #include "fuzz_target.h"
 
-#include "json_file.h"
-#include "model_config.h"
+#include "io/json_file.h"
+#include "model/model_config.h"
 
 LAYERLAB_FUZZ_TARGET(model_config) {
     using namespace layerlab;

@@ -6,8 +6,8 @@
 
 #include "fuzz_target.h"
 
-#include "checkpoint.h"
-#include "safetensors.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // seeds: tests/data/sessions/*.layerlab
-// core: session_file.cpp
+// core: session/session_file.cpp
 // fuzz-options: -max_len=8192
 
 // .layerlab session files: JSON parsing and the session reader's checks; a session that reads
@@ -7,8 +7,8 @@
 
 #include "fuzz_target.h"
 
-#include "json_file.h"
-#include "session_file.h"
+#include "io/json_file.h"
+#include "session/session_file.h"
 
 #include <cstdlib>
 

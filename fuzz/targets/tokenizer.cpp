@@ -8,7 +8,7 @@
 
 #include "fuzz_target.h"
 
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <optional>
 #include <vector>

@@ -3,7 +3,7 @@
 
 #include <QString>
 
-#include "model_summary.h"
+#include "workspace/model_summary.h"
 
 namespace layerlab::ui::test {
 

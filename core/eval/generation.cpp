@@ -1,0 +1,81 @@
+#include "eval/generation.h"
+
+#include "common/error.h"
+#include "common/out_of_memory.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+namespace layerlab {
+
+int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options, double u) {
+    auto row = logits.to(torch::kCPU, torch::kFloat64).contiguous();
+    if (options.temperature <= 0) return row.argmax().item<int64_t>();
+    auto probs = torch::softmax(row / options.temperature, 0);
+    auto [sorted, order] = probs.sort(0, /*descending=*/true);
+    const double* p = sorted.data_ptr<double>();
+    const int64_t* id = order.data_ptr<int64_t>();
+    const int64_t n = sorted.numel();
+    // Nucleus: the most probable tokens up to (and including) the one that reaches topP.
+    int64_t keep = 0;
+    double mass = 0;
+    while (keep < n && (keep == 0 || mass < options.topP))
+        mass += p[keep++];
+    double target = u * mass, run = 0;
+    for (int64_t i = 0; i < keep; ++i) {
+        run += p[i];
+        if (target < run) return id[i];
+    }
+    return id[keep - 1];
+}
+
+GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
+                          const GenerationOptions& options, const Progress& progress) try {
+    if (prompt.empty()) throw Error("the prompt has no tokens (give a prompt, or a BOS token)");
+    if (options.maxNewTokens < 0) throw Error("the number of new tokens cannot be negative");
+    if (options.temperature < 0) throw Error("the temperature cannot be negative");
+    if (!(options.topP > 0 && options.topP <= 1)) throw Error("top-p must be in (0, 1]");
+    torch::InferenceMode inference;
+    const auto start = std::chrono::steady_clock::now();
+    std::mt19937_64 random(options.seed);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    GenerationResult r;
+    r.stopReason = "max_new_tokens";
+    std::vector<int64_t> sequence(prompt.begin(), prompt.end());
+    const auto asTensor = [&](std::span<const int64_t> ids) {
+        return torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64)
+            .view({1, -1})
+            .to(model.device());
+    };
+    std::optional<KvCache> cache;
+    if (options.useCache)
+        cache.emplace(model.numLayers(),
+                      static_cast<int64_t>(prompt.size()) + std::max<int64_t>(options.maxNewTokens, 1));
+    std::span<const int64_t> feed(sequence); // what the next pass must see
+    for (int64_t step = 0; step < options.maxNewTokens; ++step) {
+        progress.checkCancelled();
+        auto logits =
+            cache ? model.forwardCached(asTensor(feed), mask, *cache) : model.forward(asTensor(feed), mask);
+        const double u = options.temperature > 0 ? uniform(random) : 0.0;
+        const int64_t next = pickToken(logits[0][logits.size(1) - 1], options, u);
+        r.tokens.push_back(next);
+        sequence.push_back(next);
+        progress.report("generating", step + 1, options.maxNewTokens, "tokens");
+        if (std::find(options.stopTokens.begin(), options.stopTokens.end(), next) !=
+            options.stopTokens.end()) {
+            r.stopReason = "stop_token";
+            break;
+        }
+        feed = cache ? std::span<const int64_t>(&sequence.back(), 1) : std::span<const int64_t>(sequence);
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.tokensPerSecond = r.seconds > 0 ? static_cast<double>(r.tokens.size()) / r.seconds : 0;
+    r.cacheBytes = cache ? cache->bytes() : 0;
+    return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "generating text");
+    throw;
+}
+
+} // namespace layerlab

@@ -1,0 +1,41 @@
+#pragma once
+// Text generation for a quick look at what a pruned model still writes: greedy or temperature /
+// top-p sampling, with a KV cache, under a layer mask.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/progress.h"
+#include "model/layer_mask.h"
+#include "model/model.h"
+
+namespace layerlab {
+
+struct GenerationOptions {
+    int64_t maxNewTokens = 64;
+    double temperature = 0; // 0: greedy (argmax); otherwise softmax(logits / temperature)
+    double topP = 1.0;      // sampling keeps the smallest set of tokens whose probability reaches topP
+    uint64_t seed = 0;      // the same seed, prompt and model give the same sample on any device
+    std::vector<int64_t> stopTokens; // end of sequence: generation stops after producing one
+    bool useCache = true;            // false: recompute the whole sequence at every step (reference)
+};
+
+struct GenerationResult {
+    std::vector<int64_t> tokens; // the new tokens only (a stop token included)
+    std::string stopReason;      // "stop_token" or "max_new_tokens"
+    double seconds = 0;
+    double tokensPerSecond = 0; // new tokens per second, prompt processing included
+    uint64_t cacheBytes = 0;    // KV cache allocated
+};
+
+// Throws Error for an empty prompt or bad options, Cancelled when asked to stop (per token).
+GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
+                          const GenerationOptions& options, const Progress& progress = {});
+
+// Picks the next token from one row of logits [V] by the options' rule. u in [0, 1) is the
+// uniform draw that sampling uses (ignored when greedy). Exposed for tests.
+int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options, double u);
+
+} // namespace layerlab

@@ -1,0 +1,51 @@
+// Multiple-choice scoring does not depend on batching (padding), and the task answer windows
+// score exactly the right answers' tokens.
+
+#include "eval/multiple_choice_eval.h"
+#include "test_helpers.h"
+
+#include <gtest/gtest.h>
+
+using namespace layerlab;
+using test::demoDir;
+
+TEST(MultipleChoiceEval, PaddingDoesNotChangeScores) {
+    auto model = Model::load(demoDir(), {test::testDevice(), torch::kFloat32});
+    const auto tokenizer = Tokenizer::load(demoDir());
+    MultipleChoiceOptions o;
+    o.maxItems = 6;
+    const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+    const LayerMask mask = LayerMask::parse("ffn:4", model->numLayers());
+    const auto batched = evaluateMultipleChoice(*model, tokenizer, task, mask, {16});
+    const auto single = evaluateMultipleChoice(*model, tokenizer, task, mask, {1});
+    ASSERT_EQ(batched.scores.size(), single.scores.size());
+    for (size_t i = 0; i < batched.scores.size(); ++i)
+        for (size_t c = 0; c < batched.scores[i].size(); ++c) {
+            EXPECT_NEAR(batched.scores[i][c].logLikelihood, single.scores[i][c].logLikelihood, 1e-4)
+                << i << "," << c;
+            EXPECT_EQ(batched.scores[i][c].tokens, single.scores[i][c].tokens);
+        }
+    EXPECT_DOUBLE_EQ(batched.acc, single.acc);
+    EXPECT_DOUBLE_EQ(batched.accNorm, single.accNorm);
+}
+
+TEST(MultipleChoiceEval, AnswerWindowsScoreTheRightAnswers) {
+    auto model = Model::load(demoDir(), {torch::kCPU, torch::kFloat32});
+    const auto tokenizer = Tokenizer::load(demoDir());
+    MultipleChoiceOptions o;
+    o.maxItems = 5;
+    const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+    const auto windows = answerWindows(tokenizer, task);
+    ASSERT_EQ(windows.size(), task.items.size());
+    const auto scores = evaluateMultipleChoice(*model, tokenizer, task, LayerMask(model->numLayers()), {4});
+    for (size_t i = 0; i < windows.size(); ++i) {
+        const auto& right = scores.scores[i][static_cast<size_t>(task.items[i].label)];
+        EXPECT_EQ(windows[i].scoredTargets(), right.tokens);
+        torch::InferenceMode inference;
+        auto ids = torch::tensor(windows[i].ids).view({1, -1});
+        auto keep = torch::zeros({1, windows[i].size()}, torch::kBool);
+        keep.narrow(1, windows[i].firstTarget(), windows[i].scoredTargets()).fill_(true);
+        const auto loss = nextTokenLoss(model->forward(ids, LayerMask(model->numLayers())), ids, keep);
+        EXPECT_NEAR(-loss.sum, right.logLikelihood, 1e-3);
+    }
+}

@@ -1,0 +1,38 @@
+#pragma once
+// A quick look at what the pruned model still writes: the core's generate() under the current
+// removal set (and the model's adapters), greedy or sampled.
+
+#include <cstdint>
+#include <string>
+
+#include "common/progress.h"
+#include "model/layer_mask.h"
+
+namespace layerlab {
+class Model;
+class Tokenizer;
+} // namespace layerlab
+
+namespace layerlab::ui {
+
+struct GenerationRequest {
+    std::string prompt;
+    int64_t maxNewTokens = 48;
+    double temperature = 0; // 0: greedy
+    double topP = 1.0;
+    uint64_t seed = 0;
+};
+
+struct GeneratedText {
+    LayerMask mask;
+    std::string prompt, text; // text: the new tokens decoded, special tokens skipped
+    int64_t tokens = 0;
+    std::string stopReason;
+    double tokensPerSecond = 0;
+};
+
+// Stops at the model's EOS tokens. Throws Error (empty prompt, no tokenizer), Cancelled.
+GeneratedText runGeneration(const Model& model, const Tokenizer* tokenizer, const LayerMask& mask,
+                            const GenerationRequest& request, const Progress& progress);
+
+} // namespace layerlab::ui

@@ -1,0 +1,95 @@
+#include "generation/generation_page.h"
+
+#include "workspace/workspace.h"
+
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace layerlab::ui {
+
+GenerationPage::GenerationPage(Workspace* workspace, QWidget* parent)
+    : QWidget(parent), workspace_(workspace), prompt_(new QLineEdit(this)), maxTokens_(new QSpinBox(this)),
+      temperature_(new QDoubleSpinBox(this)), topP_(new QDoubleSpinBox(this)), seed_(new QSpinBox(this)),
+      generate_(new QPushButton(tr("Generate"), this)), output_(new QPlainTextEdit(this)) {
+    prompt_->setPlaceholderText(tr("Prompt, e.g. \"And God said\""));
+    prompt_->setText(QStringLiteral("And God said"));
+    maxTokens_->setRange(1, 4096);
+    maxTokens_->setValue(48);
+    maxTokens_->setPrefix(tr("max "));
+    maxTokens_->setSuffix(tr(" tokens"));
+    temperature_->setRange(0, 5);
+    temperature_->setSingleStep(0.1);
+    temperature_->setDecimals(2);
+    temperature_->setPrefix(tr("temperature "));
+    temperature_->setToolTip(tr("0: greedy (always the most likely token)"));
+    topP_->setRange(0.01, 1);
+    topP_->setSingleStep(0.05);
+    topP_->setDecimals(2);
+    topP_->setValue(1);
+    topP_->setPrefix(tr("top-p "));
+    topP_->setToolTip(tr("Sampling keeps the smallest set of tokens whose probability reaches top-p"));
+    seed_->setRange(0, 1 << 30);
+    seed_->setPrefix(tr("seed "));
+    generate_->setToolTip(tr("Generate under the current removal set (adapters included)"));
+    output_->setReadOnly(true);
+
+    auto* top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Prompt:"), this));
+    top->addWidget(prompt_, 1);
+    top->addWidget(generate_);
+    auto* settings = new QHBoxLayout;
+    settings->addWidget(maxTokens_);
+    settings->addWidget(temperature_);
+    settings->addWidget(topP_);
+    settings->addWidget(seed_);
+    settings->addStretch(1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    layout->addLayout(settings);
+    layout->addWidget(output_, 1);
+
+    connect(generate_, &QPushButton::clicked, this, [this] { Q_EMIT generateRequested(request()); });
+    connect(prompt_, &QLineEdit::returnPressed, this, [this] { Q_EMIT generateRequested(request()); });
+    connect(workspace_, &Workspace::modelChanged, output_, &QPlainTextEdit::clear);
+}
+
+GenerationRequest GenerationPage::request() const {
+    GenerationRequest r;
+    r.prompt = prompt_->text().toStdString();
+    r.maxNewTokens = maxTokens_->value();
+    r.temperature = temperature_->value();
+    r.topP = topP_->value();
+    r.seed = static_cast<uint64_t>(seed_->value());
+    return r;
+}
+
+void GenerationPage::setRequest(const GenerationRequest& r) {
+    prompt_->setText(QString::fromStdString(r.prompt));
+    maxTokens_->setValue(static_cast<int>(r.maxNewTokens));
+    temperature_->setValue(r.temperature);
+    topP_->setValue(r.topP);
+    seed_->setValue(static_cast<int>(r.seed));
+}
+
+void GenerationPage::showResult(const GeneratedText& r) {
+    const auto spec = r.mask.toSpec();
+    output_->appendPlainText(tr("[removed: %1; %2 tokens, %3, %4 tokens/s]")
+                                 .arg(spec.empty() ? tr("nothing") : QString::fromStdString(spec))
+                                 .arg(r.tokens)
+                                 .arg(QString::fromStdString(r.stopReason))
+                                 .arg(r.tokensPerSecond, 0, 'f', 1));
+    output_->appendPlainText(QString::fromStdString(r.prompt) + QString::fromStdString(r.text));
+    output_->appendPlainText(QString());
+}
+
+QString GenerationPage::output() const {
+    return output_->toPlainText();
+}
+
+} // namespace layerlab::ui

@@ -1,0 +1,125 @@
+#pragma once
+// The workbench window: the side panel (model, compute, data), the layer map with the importance
+// chart, the cost and plan panels, and the status bar with the running job's progress and
+// Cancel. Every long operation goes through one JobRunner.
+
+#include <QMainWindow>
+
+#include <functional>
+
+#include "curve/pruning_curve_job.h"
+#include "export/export_job.h"
+#include "generation/generation_job.h"
+#include "layer_map/importance_job.h"
+#include "recovery/recovery_job.h"
+
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QPushButton;
+class QTabWidget;
+
+namespace layerlab::ui {
+
+class CostPanel;
+class GenerationPage;
+class ImportanceChart;
+class JobRunner;
+class LayerMapPage;
+class MetricScatterPage;
+class ModelPanel;
+class PlanPanel;
+class PruningCurvePage;
+class RecoveryPanel;
+class Workspace;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Loads a model folder in the background; device/dtype default to the side panel's choice.
+    // `then` runs on the GUI thread once the model is in the workspace.
+    void openModel(const QString& dir, const QString& device = {}, const QString& dtype = {},
+                   std::function<void()> then = {});
+    // Sessions (.layerlab): the model, data, removal set, scores, evaluations and adapters.
+    // saveSession returns an error message naming the file, or "". openSession loads the model in
+    // the background and then applies the rest; errors are reported.
+    QString saveSession(const QString& path);
+    void openSession(const QString& path);
+    // The crash-recovery copy, written every minute while the state changed, removed on a clean
+    // exit. Returns true when one was there at start and was opened.
+    bool restoreAutosave();
+    static QString autosavePath();
+    QString sessionPath() const { return sessionPath_; }
+    void computeImportance(const ImportanceJobRequest& request);
+    void evaluate();
+    // The pruning curve (tab "Pruning curve"), replacing the one shown.
+    void runPruningCurve(const PruningCurveRequest& request);
+    // Fits and installs adapters for the current removal set (the recovery panel).
+    void recover(const RecoveryRequest& request);
+    void removeAdapters();
+    void generate(const GenerationRequest& request);
+    // Exports the open model with the current removal set and adapters (File > Export pruned
+    // model shows the dialog first). The outcome goes to the status bar; errors are reported.
+    void exportModel(const ExportSettings& settings);
+    // Without dialogs: errors go to the status bar and stderr (screenshots, tests).
+    void setInteractive(bool on) { interactive_ = on; }
+
+    Workspace* workspace() const { return workspace_; }
+    JobRunner* jobs() const { return jobs_; }
+    LayerMapPage* layerMap() const { return layerMap_; }
+    ImportanceChart* chart() const { return chart_; }
+    CostPanel* costPanel() const { return costPanel_; }
+    PlanPanel* planPanel() const { return planPanel_; }
+    PruningCurvePage* curvePage() const { return curvePage_; }
+    MetricScatterPage* scatterPage() const { return scatterPage_; }
+    RecoveryPanel* recoveryPanel() const { return recoveryPanel_; }
+    GenerationPage* generationPage() const { return generationPage_; }
+    QTabWidget* tabs() const { return tabs_; }
+
+Q_SIGNALS:
+    void errorReported(const QString& title, const QString& message);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildMenus();
+    void chooseModel();
+    void rememberRecent(const QString& dir);
+    void fillRecentMenu();
+    void reportError(const QString& title, const QString& message);
+    void exportImage(QWidget* widget, const QString& what, const QString& title);
+    void exportCsv(const QString& what, const std::function<QString(const QString&)>& save);
+    void maskChanged();
+    void updateTitle();
+    void autosave();
+    void markDirty() { dirty_ = true; }
+
+    Workspace* workspace_;
+    JobRunner* jobs_;
+    ModelPanel* modelPanel_;
+    LayerMapPage* layerMap_;
+    ImportanceChart* chart_;
+    CostPanel* costPanel_;
+    PlanPanel* planPanel_;
+    PruningCurvePage* curvePage_;
+    MetricScatterPage* scatterPage_;
+    RecoveryPanel* recoveryPanel_;
+    GenerationPage* generationPage_;
+    QTabWidget* tabs_;
+    QMenu* recentMenu_ = nullptr;
+    QLabel* status_;
+    QProgressBar* progress_;
+    QPushButton* cancel_;
+    bool interactive_ = true;
+    int pendingRunLength_ = 0; // a best-run plan waiting for its angular scores
+    QString sessionPath_;      // the session file last opened or saved
+    bool dirty_ = false;       // changed since the last autosave
+};
+
+} // namespace layerlab::ui
