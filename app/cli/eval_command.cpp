@@ -14,7 +14,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -93,10 +92,7 @@ int runEval(const std::vector<std::string>& argv) {
         g.temperature = args.getDouble("temperature", 0);
         g.topP = args.getDouble("top-p", 1.0);
         g.seed = static_cast<uint64_t>(args.getInt("seed", 0));
-        g.stopTokens = model->config().eosTokenIds;
-        if (auto eos = tokenizer.eosId();
-            eos && std::find(g.stopTokens.begin(), g.stopTokens.end(), *eos) == g.stopTokens.end())
-            g.stopTokens.push_back(*eos);
+        g.stopTokens = endOfSequenceTokens(*model, tokenizer);
         const auto promptIds = tokenizer.encode(*prompt, true);
         const auto r = generate(*model, promptIds, mask, g, progress);
         bar.finishLine();

@@ -59,11 +59,11 @@ int runImportance(const std::vector<std::string>& argv) {
     std::vector<Unit> units;
     for (const auto& g : splitList(args.get("granularity", "block,attn,ffn")))
         units.push_back(parseUnit(g));
-    const auto& known = importanceMetricNames();
-    for (const auto& m : metrics)
-        if (std::find(known.begin(), known.end(), m) == known.end())
-            throw UsageError("unknown metric '" + m + "' (cosine, angular, l1_update, l2_update, " +
-                             "rel_l1_update, rel_l2_update, drop_loss, taylor, shapley, present_absent)");
+    try {
+        checkImportanceMetrics(metrics);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
 
     TerminalProgress bar(!args.flag("quiet"));
     auto progress = bar.progress();

@@ -64,22 +64,6 @@ RecoveryMethod parseMethod(const std::string& method) {
     return m;
 }
 
-std::vector<Projection> parseProjections(const std::string& list) {
-    std::vector<Projection> out;
-    size_t from = 0;
-    while (from <= list.size()) {
-        const auto comma = std::min(list.find(',', from), list.size());
-        const auto name = list.substr(from, comma - from);
-        const auto projection = parseProjection(name);
-        if (!projection)
-            throw UsageError("--lora-targets: unknown projection '" + name +
-                             "' (q, k, v, o, gate, up, down)");
-        out.push_back(*projection);
-        from = comma + 1;
-    }
-    return out;
-}
-
 } // namespace
 
 int runRecover(const std::vector<std::string>& argv) {
@@ -110,7 +94,13 @@ int runRecover(const std::vector<std::string>& argv) {
         train.loraRank = args.getInt("lora-rank", 0);
     }
     train.loraAlpha = args.getDouble("lora-alpha", 0);
-    if (auto t = args.get("lora-targets")) train.loraProjections = parseProjections(*t);
+    if (auto t = args.get("lora-targets")) {
+        try {
+            train.loraProjections = parseProjections(*t);
+        } catch (const Error& e) {
+            throw UsageError(std::string("--lora-targets: ") + e.what());
+        }
+    }
     const std::string init = args.get("init", "fit");
     if (init != "fit" && init != "zero") throw UsageError("--init is 'fit' or 'zero'");
     train.initFromFit = init == "fit";

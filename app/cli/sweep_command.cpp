@@ -69,9 +69,11 @@ int runSweep(const std::vector<std::string>& argv) {
     const auto metrics = splitList(args.get("metric") ? *args.get("metric") : *args.get("order"));
     const Unit unit = parseUnit(args.get("granularity", "block"));
     for (const auto& m : metrics) {
-        const auto& known = importanceMetricNames();
-        if (std::find(known.begin(), known.end(), m) == known.end() && m.find('_') == std::string::npos)
-            throw UsageError("unknown metric '" + m + "'");
+        try {
+            metricOfScores(m); // score names of every metric, value-function suffixes included
+        } catch (const Error& e) {
+            throw UsageError(e.what());
+        }
         if (m == "angular" && unit != Unit::Block)
             throw UsageError("the angular plan removes blocks (--granularity block)");
     }
@@ -171,10 +173,7 @@ int runSweep(const std::vector<std::string>& argv) {
             scores = scoresFromReport(*report, reportFile, metric, unit, L);
         } else {
             auto r = request;
-            r.metrics = {metric.rfind("drop_", 0) == 0            ? "drop_loss"
-                         : metric.rfind("shapley", 0) == 0        ? "shapley"
-                         : metric.rfind("present_absent", 0) == 0 ? "present_absent"
-                                                                  : metric};
+            r.metrics = {metricOfScores(metric)};
             const auto computed = computeImportance(*model, calibration.windows, r, progress);
             const auto it = computed.scores.scores.find(metric);
             if (it == computed.scores.scores.end() || it->second[unit].empty())

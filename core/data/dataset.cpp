@@ -1,6 +1,7 @@
 #include "data/dataset.h"
 
 #include "common/error.h"
+#include "io/json_file.h"
 
 #include <algorithm>
 #include <limits>
@@ -67,13 +68,7 @@ std::vector<int64_t> lineIds(std::string_view line, int64_t lineNumber, const fs
                              const TextEncoder& encoder, const TokenDataOptions& options,
                              TextStatistics& stats) {
     const LineFailure fail{path, lineNumber};
-    json j;
-    try {
-        j = json::parse(line);
-    } catch (const json::exception& e) {
-        fail("invalid JSON (" + jsonProblem(e) + ")");
-    }
-    if (!j.is_object()) fail("expected a JSON object with \"text\" or \"input_ids\"");
+    json j = parseJsonLine(line, fail, "\"text\" or \"input_ids\"");
     const auto text = j.find("text");
     const auto inputIds = j.find("input_ids");
     if (text != j.end() && inputIds != j.end()) fail("has both \"text\" and \"input_ids\"; give one of them");

@@ -1,6 +1,7 @@
 #include "data/multiple_choice_task.h"
 
 #include "common/error.h"
+#include "io/json_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,13 +14,7 @@ namespace {
 
 MultipleChoiceItem parseItem(std::string_view line, int64_t lineNumber, const fs::path& path) {
     const LineFailure fail{path, lineNumber};
-    json j;
-    try {
-        j = json::parse(line);
-    } catch (const json::exception& e) {
-        fail("invalid JSON (" + jsonProblem(e) + ")");
-    }
-    if (!j.is_object()) fail("expected a JSON object with \"context\", \"choices\" and \"label\"");
+    json j = parseJsonLine(line, fail, "\"context\", \"choices\" and \"label\"");
 
     MultipleChoiceItem item;
     item.line = lineNumber;

@@ -2,12 +2,21 @@
 
 #include "common/error.h"
 #include "common/out_of_memory.h"
+#include "tokenizer/tokenizer.h"
 
 #include <algorithm>
 #include <chrono>
 #include <random>
 
 namespace layerlab {
+
+std::vector<int64_t> endOfSequenceTokens(const Model& model, const Tokenizer& tokenizer) {
+    auto tokens = model.config().eosTokenIds;
+    if (const auto eos = tokenizer.eosId();
+        eos && std::find(tokens.begin(), tokens.end(), *eos) == tokens.end())
+        tokens.push_back(*eos);
+    return tokens;
+}
 
 int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options, double u) {
     auto row = logits.to(torch::kCPU, torch::kFloat64).contiguous();

@@ -13,6 +13,8 @@
 
 namespace layerlab {
 
+class Tokenizer;
+
 struct GenerationOptions {
     int64_t maxNewTokens = 64;
     double temperature = 0; // 0: greedy (argmax); otherwise softmax(logits / temperature)
@@ -29,6 +31,10 @@ struct GenerationResult {
     double tokensPerSecond = 0; // new tokens per second, prompt processing included
     uint64_t cacheBytes = 0;    // KV cache allocated
 };
+
+// The tokens that end a generated sequence (GenerationOptions::stopTokens): config.json's
+// eos_token_id(s), then the tokenizer's end-of-sequence token when it is not among them.
+std::vector<int64_t> endOfSequenceTokens(const Model& model, const Tokenizer& tokenizer);
 
 // Throws Error for an empty prompt or bad options, Cancelled when asked to stop (per token).
 GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,

@@ -27,6 +27,34 @@ bool isResidualMetric(const std::string& name) {
 
 namespace {
 
+// The metrics measured with a value function; scores under another function than the loss carry
+// its name (metricName).
+bool usesValueFunction(const std::string& metric) {
+    return metric == "drop_loss" || metric == "shapley" || metric == "present_absent";
+}
+
+// Every name scores are stored under, with the metric that computes them.
+const std::vector<std::pair<std::string, std::string>>& scoreNames() {
+    static const auto names = [] {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& m : importanceMetricNames())
+            out.emplace_back(m, m);
+        for (const auto& m : importanceMetricNames())
+            if (usesValueFunction(m))
+                for (auto f : {ValueFunction::LogitL2, ValueFunction::Kl, ValueFunction::TaskLoss})
+                    out.emplace_back(metricName(m, f), m);
+        return out;
+    }();
+    return names;
+}
+
+Error unknownMetric(const std::string& name, const std::vector<std::string>& valid) {
+    std::string list;
+    for (const auto& v : valid)
+        list += (list.empty() ? "" : ", ") + v;
+    return Error("unknown metric '" + name + "' (" + list + ")");
+}
+
 void mergeScores(ImportanceScores& into, const ImportanceScores& from, const std::vector<Unit>& units) {
     for (const auto& [metric, byUnit] : from.scores)
         for (Unit u : units)
@@ -38,15 +66,34 @@ void mergeScores(ImportanceScores& into, const ImportanceScores& from, const std
     into.naiveForwardPasses += from.naiveForwardPasses;
 }
 
+// The request's options of a sampled metric for one granularity.
+template <typename Options> Options atUnit(Options o, const ImportanceRequest& request, Unit u) {
+    o.batchSize = request.batchSize;
+    o.unit = u;
+    o.value = request.value;
+    return o;
+}
+
 } // namespace
+
+void checkImportanceMetrics(const std::vector<std::string>& metrics) {
+    const auto& known = importanceMetricNames();
+    for (const auto& m : metrics)
+        if (std::find(known.begin(), known.end(), m) == known.end()) throw unknownMetric(m, known);
+}
+
+std::string metricOfScores(const std::string& scoreName) {
+    std::vector<std::string> valid;
+    for (const auto& [name, metric] : scoreNames()) {
+        if (name == scoreName) return metric;
+        valid.push_back(name);
+    }
+    throw unknownMetric(scoreName, valid);
+}
 
 ImportanceReport computeImportance(const Model& model, const std::vector<TokenWindow>& windows,
                                    const ImportanceRequest& request, const Progress& progress) {
-    const auto& known = importanceMetricNames();
-    for (const auto& m : request.metrics)
-        if (std::find(known.begin(), known.end(), m) == known.end())
-            throw Error("unknown metric '" + m + "' (cosine, angular, l1_update, l2_update, rel_l1_update, " +
-                        "rel_l2_update, drop_loss, taylor, shapley, present_absent)");
+    checkImportanceMetrics(request.metrics);
     if (request.units.empty()) throw Error("no granularity chosen (block, attn, ffn)");
     if (request.value == ValueFunction::TaskLoss && request.valueWindows.empty())
         throw Error("the task_loss value function needs a task file");
@@ -77,7 +124,7 @@ ImportanceReport computeImportance(const Model& model, const std::vector<TokenWi
         }
     }
     if (request.value != ValueFunction::Loss &&
-        (wants("drop_loss") || wants("shapley") || wants("present_absent")))
+        std::any_of(request.metrics.begin(), request.metrics.end(), usesValueFunction))
         settings["value_function"] = valueFunctionName(request.value);
     if (wants("drop_loss")) {
         ImportanceOptions o;
@@ -110,11 +157,7 @@ ImportanceReport computeImportance(const Model& model, const std::vector<TokenWi
     for (Unit u : request.units) {
         std::vector<double> perm, pa;
         if (permutation) {
-            ShapleyOptions o = request.shapley;
-            o.batchSize = request.batchSize;
-            o.unit = u;
-            o.value = request.value;
-            auto r = shapley(model, valueWindows, o, progress);
+            auto r = shapley(model, valueWindows, atUnit(request.shapley, request, u), progress);
             mergeScores(report.scores, r.scores, {u});
             perm = r.scores.scores.at(metricName("shapley", request.value))[u];
             shapleySettings[unitName(u)] = {{"exact", r.exact},
@@ -124,10 +167,7 @@ ImportanceReport computeImportance(const Model& model, const std::vector<TokenWi
                                             {"naive_forward_passes", r.scores.naiveForwardPasses}};
         }
         if (presentAbsentToo) {
-            PresentAbsentOptions o = request.presentAbsent;
-            o.batchSize = request.batchSize;
-            o.unit = u;
-            o.value = request.value;
+            const auto o = atUnit(request.presentAbsent, request, u);
             auto r = presentAbsent(model, valueWindows, o, progress);
             mergeScores(report.scores, r.scores, {u});
             pa = r.scores.scores.at(metricName("present_absent", request.value))[u];

@@ -17,6 +17,12 @@ namespace layerlab {
 // shapley, present_absent
 const std::vector<std::string>& importanceMetricNames();
 bool isResidualMetric(const std::string& name);
+// Throws Error naming the first metric that is not in importanceMetricNames() and listing those.
+void checkImportanceMetrics(const std::vector<std::string>& metrics);
+// The metric that computes the scores stored under `scoreName` (see metricName): the name itself
+// for a metric, drop_loss for drop_kl, shapley for shapley_task_loss, ... Throws Error for any
+// other name, listing the valid ones.
+std::string metricOfScores(const std::string& scoreName);
 
 enum class ShapleyEstimator { Permutation, PresentAbsent, Both };
 

@@ -1,7 +1,6 @@
 #include "importance/present_absent.h"
 
 #include "common/error.h"
-#include "common/out_of_memory.h"
 
 #include <algorithm>
 #include <cmath>
@@ -52,17 +51,9 @@ PresentAbsentResult presentAbsent(CoalitionGame& game, const PresentAbsentOption
     std::vector<std::vector<bool>> sorted;
     for (size_t i : order)
         sorted.push_back(sets[i]);
-    std::vector<double> v;
-    const size_t chunk = 8; // progress and cancellation between chunks
-    for (size_t k = 0; k < sorted.size(); k += chunk) {
-        std::vector<std::vector<bool>> part(
-            sorted.begin() + static_cast<std::ptrdiff_t>(k),
-            sorted.begin() + static_cast<std::ptrdiff_t>(std::min(sorted.size(), k + chunk)));
-        auto values = game.values(part, progress);
-        v.insert(v.end(), values.begin(), values.end());
-        progress.report("present/absent", static_cast<int64_t>(v.size()), static_cast<int64_t>(sorted.size()),
-                        "sub-networks");
-    }
+    const auto v = coalitionValues(
+        game, sorted.size(), 8, [&](size_t k) { return sorted[k]; }, "present/absent", "sub-networks",
+        progress);
 
     PresentAbsentResult r;
     r.subnetworks = static_cast<int64_t>(sets.size());
@@ -99,15 +90,10 @@ PresentAbsentResult presentAbsent(CoalitionGame& game, const PresentAbsentOption
 }
 
 PresentAbsentResult presentAbsent(const Model& model, const std::vector<TokenWindow>& windows,
-                                  const PresentAbsentOptions& options, const Progress& progress) try {
-    ModelCoalitionGame game(model, windows, options.unit, options);
-    auto r = presentAbsent(game, options, progress);
-    r.scores.scoredTokens = game.scoredTokens();
-    r.scores.naiveForwardPasses = static_cast<double>(r.subnetworks) * game.batches();
-    return r;
-} catch (const std::exception& e) {
-    rethrowIfOutOfMemory(e, "estimating present/absent scores");
-    throw;
+                                  const PresentAbsentOptions& options, const Progress& progress) {
+    return estimateOnModel<PresentAbsentResult, PresentAbsentOptions>(
+        presentAbsent, &PresentAbsentResult::subnetworks, "estimating present/absent scores", model, windows,
+        options, progress);
 }
 
 } // namespace layerlab

@@ -1,7 +1,6 @@
 #include "importance/shapley.h"
 
 #include "common/error.h"
-#include "common/out_of_memory.h"
 
 #include <algorithm>
 #include <bit>
@@ -103,17 +102,9 @@ std::vector<bool> coalitionOf(uint64_t m, int64_t n) {
 void exact(CoalitionGame& game, ShapleyResult& r, const ShapleyOptions& options, const Progress& progress) {
     const int64_t n = game.players();
     const uint64_t count = uint64_t{1} << n;
-    std::vector<double> v;
-    const uint64_t chunk = 64; // progress and cancellation between chunks
-    for (uint64_t m = 0; m < count; m += chunk) {
-        std::vector<std::vector<bool>> sets;
-        for (uint64_t k = m; k < std::min(count, m + chunk); ++k)
-            sets.push_back(coalitionOf(k, n));
-        auto part = game.values(sets, progress);
-        v.insert(v.end(), part.begin(), part.end());
-        progress.report("shapley (exact)", static_cast<int64_t>(v.size()), static_cast<int64_t>(count),
-                        "coalitions");
-    }
+    const auto v = coalitionValues(
+        game, count, 64, [&](size_t k) { return coalitionOf(k, n); }, "shapley (exact)", "coalitions",
+        progress);
     // weight(s) = s! (n - s - 1)! / n!
     std::vector<double> weight(static_cast<size_t>(n));
     for (int64_t s = 0; s < n; ++s)
@@ -199,6 +190,22 @@ void monteCarlo(CoalitionGame& game, ShapleyResult& r, const ShapleyOptions& opt
 
 } // namespace
 
+std::vector<double> coalitionValues(CoalitionGame& game, size_t count, size_t chunk,
+                                    const std::function<std::vector<bool>(size_t)>& coalition,
+                                    const std::string& stage, const std::string& what,
+                                    const Progress& progress) {
+    std::vector<double> v;
+    for (size_t m = 0; m < count; m += chunk) {
+        std::vector<std::vector<bool>> sets;
+        for (size_t k = m; k < std::min(count, m + chunk); ++k)
+            sets.push_back(coalition(k));
+        auto part = game.values(sets, progress);
+        v.insert(v.end(), part.begin(), part.end());
+        progress.report(stage, static_cast<int64_t>(v.size()), static_cast<int64_t>(count), what);
+    }
+    return v;
+}
+
 ShapleyResult shapleyValues(CoalitionGame& game, const ShapleyOptions& options, const Progress& progress) {
     const int64_t n = game.players();
     if (n < 1) throw Error("Shapley values need at least one player");
@@ -237,15 +244,9 @@ double ModelCoalitionGame::forwardPasses() const {
 }
 
 ShapleyResult shapley(const Model& model, const std::vector<TokenWindow>& windows,
-                      const ShapleyOptions& options, const Progress& progress) try {
-    ModelCoalitionGame game(model, windows, options.unit, options);
-    auto r = shapleyValues(game, options, progress);
-    r.scores.scoredTokens = game.scoredTokens();
-    r.scores.naiveForwardPasses = static_cast<double>(r.coalitions) * game.batches();
-    return r;
-} catch (const std::exception& e) {
-    rethrowIfOutOfMemory(e, "estimating Shapley values");
-    throw;
+                      const ShapleyOptions& options, const Progress& progress) {
+    return estimateOnModel(shapleyValues, &ShapleyResult::coalitions, "estimating Shapley values", model,
+                           windows, options, progress);
 }
 
 } // namespace layerlab

@@ -5,7 +5,9 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
+#include "common/out_of_memory.h"
 #include "importance/importance.h"
 
 namespace layerlab {
@@ -36,6 +38,13 @@ public:
     // Batch forward passes done so far (fractional for passes restarted mid-model).
     virtual double forwardPasses() const = 0;
 };
+
+// The values of `count` coalitions, the k-th made by coalition(k), asked of the game `chunk` at
+// a time: between chunks, progress is reported (`stage`, counting `what`) and cancellation seen.
+std::vector<double> coalitionValues(CoalitionGame& game, size_t count, size_t chunk,
+                                    const std::function<std::vector<bool>(size_t)>& coalition,
+                                    const std::string& stage, const std::string& what,
+                                    const Progress& progress);
 
 struct ShapleyResult {
     ImportanceScores scores; // "shapley" (and stdErr "shapley" for Monte Carlo) at options.unit
@@ -72,6 +81,25 @@ private:
     double batches_ = 0;
     int64_t scoredTokens_ = 0;
 };
+
+// What shapley() and presentAbsent() do on a model: play `estimate` on the model's game of
+// options.unit over the windows, then fill in the scores' scoredTokens and naiveForwardPasses
+// (the coalitions it valued, result.*valued, x batches). Out of memory becomes an Error saying it
+// happened while `task`.
+template <typename Result, typename Options>
+Result estimateOnModel(Result (*estimate)(CoalitionGame&, const Options&, const Progress&),
+                       int64_t Result::*valued, const std::string& task, const Model& model,
+                       const std::vector<TokenWindow>& windows, const Options& options,
+                       const Progress& progress) try {
+    ModelCoalitionGame game(model, windows, options.unit, options);
+    auto r = estimate(game, options, progress);
+    r.scores.scoredTokens = game.scoredTokens();
+    r.scores.naiveForwardPasses = static_cast<double>(r.*valued) * game.batches();
+    return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, task);
+    throw;
+}
 
 // The model's game on the given windows (see above); naiveForwardPasses = coalitions x batches.
 ShapleyResult shapley(const Model& model, const std::vector<TokenWindow>& windows,

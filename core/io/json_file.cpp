@@ -26,4 +26,15 @@ nlohmann::json parseJsonText(std::string_view text, const std::filesystem::path&
     }
 }
 
+nlohmann::json parseJsonLine(std::string_view line, const LineFailure& fail, const std::string& fields) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+        fail("invalid JSON (" + jsonProblem(e) + ")");
+    }
+    if (!j.is_object()) fail("expected a JSON object with " + fields);
+    return j;
+}
+
 } // namespace layerlab

@@ -36,6 +36,15 @@ int64_t parseLayer(const std::string& text, int64_t numLayers) {
     return layer < numLayers ? layer : -1;
 }
 
+// "q, k, v, o, gate, up" + last + "down", for messages.
+std::string projectionNames(const std::string& last) {
+    std::string out = projectionName(Projection::Q);
+    for (int p = 1; p < kProjectionCount; ++p)
+        out += (p + 1 == kProjectionCount ? last : std::string(", ")) +
+               projectionName(static_cast<Projection>(p));
+    return out;
+}
+
 std::vector<std::string> split(const std::string& name) {
     std::vector<std::string> parts;
     size_t from = 0;
@@ -46,6 +55,20 @@ std::vector<std::string> split(const std::string& name) {
 }
 
 } // namespace
+
+std::vector<Projection> parseProjections(const std::string& list) {
+    std::vector<Projection> out;
+    size_t from = 0;
+    while (from <= list.size()) {
+        const auto comma = std::min(list.find(',', from), list.size());
+        const auto name = list.substr(from, comma - from);
+        const auto projection = parseProjection(name);
+        if (!projection) throw Error("unknown projection '" + name + "' (" + projectionNames(", ") + ")");
+        out.push_back(*projection);
+        from = comma + 1;
+    }
+    return out;
+}
 
 const char* projectionName(Projection p) {
     static const char* names[] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -110,7 +133,7 @@ AdapterSet loadAdapters(const std::filesystem::path& path, const ModelConfig& co
             if (layer < 0)
                 throw bad("layer out of range for a model of " + std::to_string(config.numLayers) +
                           " layers");
-            if (!projection) throw bad("unknown projection (q, k, v, o, gate, up or down)");
+            if (!projection) throw bad("unknown projection (" + projectionNames(" or ") + ")");
             const auto [out, in] = projectionShape(config, *projection);
             auto& a = byProjection[{layer, static_cast<int>(*projection)}];
             a.layer = layer;

@@ -36,6 +36,9 @@ constexpr int kProjectionCount = 7;
 const char* projectionName(Projection p); // "q", "k", "v", "o", "gate", "up", "down"
 // The inverse of projectionName; nullopt for any other word.
 std::optional<Projection> parseProjection(const std::string& name);
+// Names separated by commas ("q,v", "gate,up,down"), in their order; Error naming an unknown
+// word (an empty one too) and listing the valid names.
+std::vector<Projection> parseProjections(const std::string& list);
 Unit projectionUnit(Projection p); // Attention for q/k/v/o, Ffn for the others
 // [out, in] of the projection's weight in a model of this configuration.
 std::pair<int64_t, int64_t> projectionShape(const ModelConfig& config, Projection p);

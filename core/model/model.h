@@ -21,6 +21,7 @@
 #include "model/kv_cache.h"
 #include "model/layer_mask.h"
 #include "model/model_config.h"
+#include "model/parameter_counts.h"
 #include "model/rotary.h"
 
 namespace layerlab {
@@ -46,16 +47,6 @@ struct LayerWeights {
     torch::Tensor inputNorm, q, k, v, o, qBias, kBias, vBias, oBias;
     torch::Tensor postAttentionNorm, gate, up, down, gateBias, upBias, downBias;
     torch::Tensor linearAttention, linearFfn; // Nemotron-NAS replace_with_linear sub-layers, [H, H]
-};
-
-struct ParameterCounts {
-    int64_t total = 0;
-    int64_t embedding = 0;
-    int64_t lmHead = 0; // 0 when tied to the embedding
-    int64_t finalNorm = 0;
-    std::vector<int64_t> attention; // per layer, input norm included
-    std::vector<int64_t> ffn;       // per layer, post-attention norm included
-    int64_t block(int64_t layer) const { return attention.at(layer) + ffn.at(layer); }
 };
 
 // Points of the residual stream inside layer l.

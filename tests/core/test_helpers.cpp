@@ -1,8 +1,12 @@
 #include "test_helpers.h"
 
+#include "common/error.h"
 #include "io/file_tree.h"
+#include "io/line_reader.h"
 #include "io/safetensors.h"
 #include "tokenizer/tokenizer.h"
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <csignal>
@@ -89,6 +93,31 @@ nlohmann::json readJson(const fs::path& path) {
 void writeText(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
+}
+
+std::string errorOf(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+void expectLineError(const TempDir& dir, const std::string& content, int64_t line,
+                     const std::string& fragment, const std::function<void(const fs::path&)>& load) {
+    const auto path = dir / "bad.jsonl";
+    writeText(path, content);
+    try {
+        load(path);
+        ADD_FAILURE() << "no error for: " << content;
+    } catch (const LineError& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(message.rfind(path.string() + ":" + std::to_string(line) + ": ", 0), 0u) << message;
+        EXPECT_NE(message.find(fragment), std::string::npos) << message;
+        EXPECT_EQ(e.line(), line);
+        EXPECT_EQ(e.path(), path);
+    }
 }
 
 std::vector<TokenWindow> referenceWindows(const std::string& variant) {

@@ -2,6 +2,7 @@
 // Shared by the core tests: where the reference data lives, which device to test on, temp folders.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,15 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// The message of the Error that f throws, or "(no error)".
+std::string errorOf(const std::function<void()>& f);
+
+// Writes `content` to dir/bad.jsonl, runs `load` on it and expects the LineError of that line: the
+// message opens with "<file>:<line>: " and contains `fragment`.
+void expectLineError(const TempDir& dir, const std::string& content, int64_t line,
+                     const std::string& fragment,
+                     const std::function<void(const std::filesystem::path&)>& load);
 
 // Copies a reference checkpoint (config + weights, not the reference outputs) into dir.
 void copyCheckpoint(const std::string& variant, const std::filesystem::path& dir);

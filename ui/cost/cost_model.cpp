@@ -39,22 +39,8 @@ QString scaled(double v) {
 } // namespace
 
 PruningCost removalCost(const ModelSummary& s, const LayerMask& mask) {
-    ModelConfig c;
-    c.numLayers = s.numLayers;
-    c.hiddenSize = s.hiddenSize;
-    c.intermediateSize = s.intermediateSize;
-    c.numHeads = s.numHeads;
-    c.numKvHeads = s.numKvHeads;
-    c.headDim = s.headDim;
-    c.vocabSize = s.vocabSize;
-    ParameterCounts p;
-    p.total = s.totalParameters;
-    p.embedding = s.embeddingParameters;
-    p.lmHead = s.lmHeadParameters;
-    p.finalNorm = s.finalNormParameters;
-    p.attention = s.attentionParameters;
-    p.ffn = s.ffnParameters;
-    return pruningCost(c, p, mask.numLayers() == s.numLayers ? mask : LayerMask(s.numLayers),
+    const int64_t L = s.config.numLayers;
+    return pruningCost(s.config, s.parameters, mask.numLayers() == L ? mask : LayerMask(L),
                        s.computeDtypeBytes);
 }
 

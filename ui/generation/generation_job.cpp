@@ -4,8 +4,6 @@
 #include "eval/generation.h"
 #include "tokenizer/tokenizer.h"
 
-#include <algorithm>
-
 namespace layerlab::ui {
 
 GeneratedText runGeneration(const Model& model, const Tokenizer* tokenizer, const LayerMask& mask,
@@ -17,10 +15,7 @@ GeneratedText runGeneration(const Model& model, const Tokenizer* tokenizer, cons
     g.temperature = request.temperature;
     g.topP = request.topP;
     g.seed = request.seed;
-    g.stopTokens = model.config().eosTokenIds;
-    if (const auto eos = tokenizer->eosId();
-        eos && std::find(g.stopTokens.begin(), g.stopTokens.end(), *eos) == g.stopTokens.end())
-        g.stopTokens.push_back(*eos);
+    g.stopTokens = endOfSequenceTokens(model, *tokenizer);
     const auto ids = tokenizer->encode(request.prompt, true);
     const auto r = generate(model, ids, mask, g, progress);
     GeneratedText out;

@@ -136,7 +136,7 @@ RecoveryPanel::RecoveryPanel(Workspace* workspace, QWidget* parent)
     connect(workspace_, &Workspace::adaptersChanged, this, &RecoveryPanel::refresh);
     connect(workspace_, &Workspace::maskChanged, this, &RecoveryPanel::refresh);
     connect(workspace_, &Workspace::modelChanged, this, [this] {
-        rank_->setMaximum(std::max<int>(1, static_cast<int>(workspace_->summary().hiddenSize)));
+        rank_->setMaximum(std::max<int>(1, static_cast<int>(workspace_->summary().config.hiddenSize)));
         result_->clear();
         refresh();
     });

@@ -1,17 +1,21 @@
 #pragma once
 // The workbench window: the side panel (model, compute, data), the layer map with the importance
 // chart, the cost and plan panels, and the status bar with the running job's progress and
-// Cancel. Every long operation goes through one JobRunner.
+// Cancel. Every long operation goes through one JobRunner; each page's controller wires the page
+// to its jobs, and the window puts the pages, menus and status bar together.
 
 #include <QMainWindow>
 
 #include <functional>
 
-#include "curve/pruning_curve_job.h"
-#include "export/export_job.h"
-#include "generation/generation_job.h"
-#include "layer_map/importance_job.h"
-#include "recovery/recovery_job.h"
+#include "cost/evaluation_controller.h"
+#include "curve/pruning_curve_controller.h"
+#include "export/export_controller.h"
+#include "generation/generation_controller.h"
+#include "layer_map/importance_controller.h"
+#include "recovery/recovery_controller.h"
+#include "session/session_controller.h"
+#include "side_panel/model_controller.h"
 
 class QLabel;
 class QMenu;
@@ -31,6 +35,7 @@ class ModelPanel;
 class PlanPanel;
 class PruningCurvePage;
 class RecoveryPanel;
+class ReportExporter;
 class Workspace;
 
 class MainWindow : public QMainWindow {
@@ -42,28 +47,30 @@ public:
     // Loads a model folder in the background; device/dtype default to the side panel's choice.
     // `then` runs on the GUI thread once the model is in the workspace.
     void openModel(const QString& dir, const QString& device = {}, const QString& dtype = {},
-                   std::function<void()> then = {});
+                   std::function<void()> then = {}) {
+        models_->open(dir, device, dtype, std::move(then));
+    }
     // Sessions (.layerlab): the model, data, removal set, scores, evaluations and adapters.
     // saveSession returns an error message naming the file, or "". openSession loads the model in
     // the background and then applies the rest; errors are reported.
-    QString saveSession(const QString& path);
-    void openSession(const QString& path);
+    QString saveSession(const QString& path) { return session_->save(path); }
+    void openSession(const QString& path) { session_->open(path); }
     // The crash-recovery copy, written every minute while the state changed, removed on a clean
     // exit. Returns true when one was there at start and was opened.
-    bool restoreAutosave();
-    static QString autosavePath();
-    QString sessionPath() const { return sessionPath_; }
-    void computeImportance(const ImportanceJobRequest& request);
-    void evaluate();
+    bool restoreAutosave() { return session_->restoreAutosave(interactive_); }
+    static QString autosavePath() { return SessionController::autosavePath(); }
+    QString sessionPath() const { return session_->path(); }
+    void computeImportance(const ImportanceJobRequest& request) { importance_->compute(request); }
+    void evaluate() { evaluation_->evaluate(); }
     // The pruning curve (tab "Pruning curve"), replacing the one shown.
-    void runPruningCurve(const PruningCurveRequest& request);
+    void runPruningCurve(const PruningCurveRequest& request) { curve_->run(request); }
     // Fits and installs adapters for the current removal set (the recovery panel).
-    void recover(const RecoveryRequest& request);
-    void removeAdapters();
-    void generate(const GenerationRequest& request);
+    void recover(const RecoveryRequest& request) { recovery_->recover(request); }
+    void removeAdapters() { recovery_->removeAdapters(); }
+    void generate(const GenerationRequest& request) { generation_->generate(request); }
     // Exports the open model with the current removal set and adapters (File > Export pruned
     // model shows the dialog first). The outcome goes to the status bar; errors are reported.
-    void exportModel(const ExportSettings& settings);
+    void exportModel(const ExportSettings& settings) { export_->exportModel(settings); }
     // Without dialogs: errors go to the status bar and stderr (screenshots, tests).
     void setInteractive(bool on) { interactive_ = on; }
 
@@ -88,17 +95,13 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    void buildLayout();
+    void buildStatusBar();
+    void buildControllers();
     void buildMenus();
-    void chooseModel();
-    void rememberRecent(const QString& dir);
     void fillRecentMenu();
     void reportError(const QString& title, const QString& message);
-    void exportImage(QWidget* widget, const QString& what, const QString& title);
-    void exportCsv(const QString& what, const std::function<QString(const QString&)>& save);
-    void maskChanged();
     void updateTitle();
-    void autosave();
-    void markDirty() { dirty_ = true; }
 
     Workspace* workspace_;
     JobRunner* jobs_;
@@ -116,10 +119,17 @@ private:
     QLabel* status_;
     QProgressBar* progress_;
     QPushButton* cancel_;
+    ModelController* models_ = nullptr;
+    ImportanceController* importance_ = nullptr;
+    EvaluationController* evaluation_ = nullptr;
+    PruningCurveController* curve_ = nullptr;
+    RecoveryController* recovery_ = nullptr;
+    GenerationController* generation_ = nullptr;
+    ExportController* export_ = nullptr;
+    ReportExporter* reports_ = nullptr;
+    SessionController* session_ = nullptr;
     bool interactive_ = true;
     int pendingRunLength_ = 0; // a best-run plan waiting for its angular scores
-    QString sessionPath_;      // the session file last opened or saved
-    bool dirty_ = false;       // changed since the last autosave
 };
 
 } // namespace layerlab::ui

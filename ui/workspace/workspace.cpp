@@ -13,7 +13,7 @@ void Workspace::setModel(std::shared_ptr<Model> model, std::shared_ptr<const Tok
     model_ = std::move(model);
     tokenizer_ = std::move(tokenizer);
     summary_ = summary;
-    mask_ = LayerMask(summary_.numLayers);
+    mask_ = LayerMask(summary_.config.numLayers);
     scores_ = {};
     inputs_.reset(); // tokenized with the old tokenizer
     baseline_ = {};

@@ -38,7 +38,7 @@ public:
     std::shared_ptr<Model> mutableModel() const { return model_; }
     std::shared_ptr<const Tokenizer> tokenizer() const { return tokenizer_; }
     const ModelSummary& summary() const { return summary_; }
-    int64_t numLayers() const { return summary_.numLayers; }
+    int64_t numLayers() const { return summary_.config.numLayers; }
     bool hasModel() const { return !summary_.empty(); }
 
     const LayerMask& mask() const { return mask_; }

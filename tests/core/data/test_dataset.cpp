@@ -9,6 +9,7 @@
 #include <set>
 
 using namespace layerlab;
+using layerlab::test::errorOf;
 using layerlab::test::TempDir;
 using layerlab::test::writeText;
 
@@ -43,29 +44,10 @@ TokenDataOptions options(int64_t seqLen, bool addBos = false) {
 }
 
 // The file and 1-based line must open the message, as "file.jsonl:12: ...".
-void expectLineError(const TempDir& dir, const std::string& content, int64_t line,
-                     const std::string& fragment, const TokenDataOptions& o = options(8)) {
-    const auto path = dir / "bad.jsonl";
-    writeText(path, content);
-    try {
-        loadTokenData(path, byteEncoder, o);
-        ADD_FAILURE() << "no error for: " << content;
-    } catch (const LineError& e) {
-        const std::string message = e.what();
-        EXPECT_EQ(message.rfind(path.string() + ":" + std::to_string(line) + ": ", 0), 0u) << message;
-        EXPECT_NE(message.find(fragment), std::string::npos) << message;
-        EXPECT_EQ(e.line(), line);
-        EXPECT_EQ(e.path(), path);
-    }
-}
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
+void expectTokenDataError(const TempDir& dir, const std::string& content, int64_t line,
+                          const std::string& fragment, const TokenDataOptions& o = options(8)) {
+    test::expectLineError(dir, content, line, fragment,
+                          [&](const std::filesystem::path& path) { loadTokenData(path, byteEncoder, o); });
 }
 
 } // namespace
@@ -310,23 +292,23 @@ TEST(DatasetJsonl, SeqLenZeroKeepsSequencesAsTheyAre) {
 TEST(DatasetJsonl, MalformedLinesNameFileAndLine) {
     TempDir dir;
     const std::string ok = "{\"input_ids\": [1, 2]}\n";
-    expectLineError(dir, ok + "{\"text\": \"a\"\n", 2, "invalid JSON");
-    expectLineError(dir, ok + ok + "[1, 2]\n", 3, "expected a JSON object");
-    expectLineError(dir, ok + "{\"ids\": [1]}\n", 2, "missing field \"text\" or \"input_ids\"");
-    expectLineError(dir, "{\"text\": \"a\", \"input_ids\": [1]}\n", 1, "has both");
-    expectLineError(dir, "\n\n{\"text\": 5}\n", 3, "\"text\" must be a string");
-    expectLineError(dir, "{\"input_ids\": \"1 2\"}\n", 1, "must be a list of token ids");
-    expectLineError(dir, "{\"input_ids\": [1, 2.5]}\n", 1, "not an integer at input_ids[1]");
-    expectLineError(dir, "{\"input_ids\": [true]}\n", 1, "not an integer at input_ids[0]");
-    expectLineError(dir, ok + "{\"input_ids\": [3, -4]}\n", 2, "negative token id -4 at input_ids[1]");
-    expectLineError(dir, "{\"input_ids\": [18446744073709551615]}\n", 1,
-                    "token id too large at input_ids[0]");
+    expectTokenDataError(dir, ok + "{\"text\": \"a\"\n", 2, "invalid JSON");
+    expectTokenDataError(dir, ok + ok + "[1, 2]\n", 3, "expected a JSON object");
+    expectTokenDataError(dir, ok + "{\"ids\": [1]}\n", 2, "missing field \"text\" or \"input_ids\"");
+    expectTokenDataError(dir, "{\"text\": \"a\", \"input_ids\": [1]}\n", 1, "has both");
+    expectTokenDataError(dir, "\n\n{\"text\": 5}\n", 3, "\"text\" must be a string");
+    expectTokenDataError(dir, "{\"input_ids\": \"1 2\"}\n", 1, "must be a list of token ids");
+    expectTokenDataError(dir, "{\"input_ids\": [1, 2.5]}\n", 1, "not an integer at input_ids[1]");
+    expectTokenDataError(dir, "{\"input_ids\": [true]}\n", 1, "not an integer at input_ids[0]");
+    expectTokenDataError(dir, ok + "{\"input_ids\": [3, -4]}\n", 2, "negative token id -4 at input_ids[1]");
+    expectTokenDataError(dir, "{\"input_ids\": [18446744073709551615]}\n", 1,
+                         "token id too large at input_ids[0]");
     auto o = options(8);
     o.vocabSize = 50;
-    expectLineError(dir, ok + "{\"input_ids\": [49, 50]}\n", 2,
-                    "token id 50 at input_ids[1] is not below the vocab size 50", o);
+    expectTokenDataError(dir, ok + "{\"input_ids\": [49, 50]}\n", 2,
+                         "token id 50 at input_ids[1] is not below the vocab size 50", o);
     // Encoded text is checked too: 'a' is 97.
-    expectLineError(dir, ok + ok + ok + "{\"text\": \"a\"}\n", 4, "token id 97 from the tokenizer", o);
+    expectTokenDataError(dir, ok + ok + ok + "{\"text\": \"a\"}\n", 4, "token id 97 from the tokenizer", o);
 }
 
 TEST(DatasetJsonl, EmptyInputIsAnError) {
@@ -344,8 +326,8 @@ TEST(DatasetLimits, OverlongLineAndFile) {
     TempDir dir;
     auto o = options(4);
     o.limits.maxLineBytes = 20; // line 1 has 18 bytes, line 2 has 27
-    expectLineError(dir, "{\"input_ids\": [1]}\n{\"input_ids\": [1, 2, 3, 4]}\n", 2,
-                    "line is longer than 20 bytes", o);
+    expectTokenDataError(dir, "{\"input_ids\": [1]}\n{\"input_ids\": [1, 2, 3, 4]}\n", 2,
+                         "line is longer than 20 bytes", o);
     // The whole-text reader checks lines too.
     writeText(dir / "long.txt", "abc\ndefghijklmnopqrstuvwxyz\n"); // 28 bytes, line 2 has 23
     try {
@@ -379,9 +361,9 @@ TEST(DatasetLimits, SequenceLongerThanTheModelTakes) {
                   loadTokenData(dir / "t.txt", byteEncoder, o);
               }).find("a sequence of 10 tokens exceeds the model's maximum of 8"),
               std::string::npos);
-    expectLineError(dir, "{\"input_ids\": [1, 2, 3]}\n{\"input_ids\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n", 2,
-                    "a sequence of 9 tokens exceeds the model's maximum of 8", o);
-    expectLineError(dir, "{\"text\": \"abcdefghi\"}\n", 1, "a sequence of 9 tokens exceeds", o);
+    expectTokenDataError(dir, "{\"input_ids\": [1, 2, 3]}\n{\"input_ids\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n", 2,
+                         "a sequence of 9 tokens exceeds the model's maximum of 8", o);
+    expectTokenDataError(dir, "{\"text\": \"abcdefghi\"}\n", 1, "a sequence of 9 tokens exceeds", o);
     // Windows cut to a seq-len within the maximum are fine.
     o = options(8);
     o.maxSeqLen = 8;

@@ -15,20 +15,10 @@ std::string item(int i) {
            "\", \"choices\": [\"a\", \"b\"], \"label\": " + std::to_string(i % 2) + "}\n";
 }
 
-// The file and 1-based line must open the message, as "file.jsonl:12: ...".
-void expectLineError(const TempDir& dir, const std::string& content, int64_t line,
+void expectTaskError(const TempDir& dir, const std::string& content, int64_t line,
                      const std::string& fragment) {
-    const auto path = dir / "bad.jsonl";
-    writeText(path, content);
-    try {
-        loadMultipleChoiceTask(path);
-        ADD_FAILURE() << "no error for: " << content;
-    } catch (const LineError& e) {
-        const std::string message = e.what();
-        EXPECT_EQ(message.rfind(path.string() + ":" + std::to_string(line) + ": ", 0), 0u) << message;
-        EXPECT_NE(message.find(fragment), std::string::npos) << message;
-        EXPECT_EQ(e.line(), line);
-    }
+    test::expectLineError(dir, content, line, fragment,
+                          [](const std::filesystem::path& path) { loadMultipleChoiceTask(path); });
 }
 
 } // namespace
@@ -72,32 +62,32 @@ TEST(MultipleChoiceTask, ParsesItems) {
 TEST(MultipleChoiceTask, MalformedLinesNameFileAndLine) {
     TempDir dir;
     const std::string ok = item(0);
-    expectLineError(dir, ok + "{\"context\": \"a\", \"choices\": [\"b\"], \"label\": 0\n", 2, "invalid JSON");
-    expectLineError(dir, ok + ok + "\"just text\"\n", 3, "expected a JSON object");
-    expectLineError(dir, "{\"choices\": [\"a\"], \"label\": 0}\n", 1, "missing field \"context\"");
-    expectLineError(dir, "{\"context\": 1, \"choices\": [\"a\"], \"label\": 0}\n", 1,
+    expectTaskError(dir, ok + "{\"context\": \"a\", \"choices\": [\"b\"], \"label\": 0\n", 2, "invalid JSON");
+    expectTaskError(dir, ok + ok + "\"just text\"\n", 3, "expected a JSON object");
+    expectTaskError(dir, "{\"choices\": [\"a\"], \"label\": 0}\n", 1, "missing field \"context\"");
+    expectTaskError(dir, "{\"context\": 1, \"choices\": [\"a\"], \"label\": 0}\n", 1,
                     "\"context\" must be a string");
-    expectLineError(dir, ok + "{\"context\": \"c\", \"label\": 0}\n", 2, "missing field \"choices\"");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": \"a\", \"label\": 0}\n", 1,
+    expectTaskError(dir, ok + "{\"context\": \"c\", \"label\": 0}\n", 2, "missing field \"choices\"");
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": \"a\", \"label\": 0}\n", 1,
                     "must be a list of strings");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [], \"label\": 0}\n", 1, "\"choices\" is empty");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\", 2], \"label\": 0}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [], \"label\": 0}\n", 1, "\"choices\" is empty");
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\", 2], \"label\": 0}\n", 1,
                     "choices[1] must be a string");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"\"], \"label\": 0}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"\"], \"label\": 0}\n", 1,
                     "choices[1] is empty");
-    expectLineError(dir, "\n\n\n\n{\"context\": \"c\", \"choices\": [\"a\"]}\n", 5,
+    expectTaskError(dir, "\n\n\n\n{\"context\": \"c\", \"choices\": [\"a\"]}\n", 5,
                     "missing field \"label\"");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": 1.0}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": 1.0}\n", 1,
                     "\"label\" must be an integer");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": true}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": true}\n", 1,
                     "\"label\" must be an integer");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": \"1\"}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": \"1\"}\n", 1,
                     "\"label\" must be an integer");
-    expectLineError(dir, ok + "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": 2}\n", 2,
+    expectTaskError(dir, ok + "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": 2}\n", 2,
                     "\"label\" 2 is out of range (2 choices, numbered 0 to 1)");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": -1}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\", \"b\"], \"label\": -1}\n", 1,
                     "\"label\" -1 is out of range");
-    expectLineError(dir, "{\"context\": \"c\", \"choices\": [\"a\"], \"label\": 0, \"id\": [1]}\n", 1,
+    expectTaskError(dir, "{\"context\": \"c\", \"choices\": [\"a\"], \"label\": 0, \"id\": [1]}\n", 1,
                     "\"id\" must be a string or an integer");
 }
 

@@ -18,6 +18,7 @@
 
 using namespace layerlab;
 namespace fs = std::filesystem;
+using layerlab::test::errorOf;
 
 namespace {
 
@@ -65,15 +66,6 @@ std::set<std::string> entries(const fs::path& dir) {
 torch::Tensor seeded(std::vector<int64_t> shape, uint64_t seed, double scale = 0.05) {
     auto gen = at::detail::createCPUGenerator(seed);
     return torch::randn(shape, gen, torch::kFloat32) * scale;
-}
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 } // namespace

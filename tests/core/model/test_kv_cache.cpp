@@ -14,7 +14,7 @@ using test::maxDiff;
 namespace {
 
 // Sliding windows (mistral_window: 8 tokens of 24) and GQA both go through the masks.
-const std::vector<std::string> kVariants = {"llama_gqa", "mistral_window", "qwen2_tied"};
+const std::vector<std::string> kCachedVariants = {"llama_gqa", "mistral_window", "qwen2_tied"};
 
 class KvCacheReference : public ::testing::TestWithParam<std::string> {};
 
@@ -102,7 +102,7 @@ TEST_P(KvCacheReference, LeftPaddedPromptsGenerateThroughTheCache) {
     EXPECT_LT(maxDiff(stepped[1], want1[0]), 1e-4) << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, KvCacheReference, ::testing::ValuesIn(kVariants));
+INSTANTIATE_TEST_SUITE_P(Variants, KvCacheReference, ::testing::ValuesIn(kCachedVariants));
 
 TEST(KvCache, RefusesMoreTokensThanItHolds) {
     auto model = Model::load(test::referenceDir("llama_gqa"), {torch::kCPU, torch::kFloat32});

@@ -111,9 +111,9 @@ TEST(CostModel, SummaryOfTheLoadedDemoMatchesTheHandCount) {
     const auto model = Model::load(test::demoDir().toStdString(), LoadOptions{});
     const auto s = summarize(*model);
     const auto hand = test::demoSummary();
-    EXPECT_EQ(s.totalParameters, hand.totalParameters);
-    EXPECT_EQ(s.attentionParameters, hand.attentionParameters);
-    EXPECT_EQ(s.ffnParameters, hand.ffnParameters);
+    EXPECT_EQ(s.parameters.total, hand.parameters.total);
+    EXPECT_EQ(s.parameters.attention, hand.parameters.attention);
+    EXPECT_EQ(s.parameters.ffn, hand.parameters.ffn);
     EXPECT_EQ(s.computeDtypeBytes, 4);
     // The summary gives the core what the model itself would.
     const auto mask = LayerMask::parse("block:2,ffn:7", 10);

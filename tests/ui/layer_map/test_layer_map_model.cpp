@@ -22,9 +22,9 @@ struct LayerMapFixture : ::testing::Test {
 
     void SetUp() override {
         ModelSummary s = test::demoSummary();
-        s.numLayers = 4;
-        s.attentionParameters.resize(4);
-        s.ffnParameters.resize(4);
+        s.config.numLayers = 4;
+        s.parameters.attention.resize(4);
+        s.parameters.ffn.resize(4);
         ws.setModel(nullptr, nullptr, s);
         ScoreTable t;
         t.values["cosine"][static_cast<size_t>(Unit::Block)] = {0.3, 0.1, 0.4, 0.2};

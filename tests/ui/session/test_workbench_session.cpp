@@ -102,7 +102,7 @@ TEST(WorkbenchSession, DemoModelFromOpenToExport) {
     auto* ws = w.workspace();
     ASSERT_TRUE(ws->hasModel());
     EXPECT_EQ(ws->numLayers(), 10);
-    EXPECT_EQ(ws->summary().totalParameters, 13702400);
+    EXPECT_EQ(ws->summary().parameters.total, 13702400);
     // remembered for File > Recent models
     EXPECT_EQ(QSettings().value("recentModels").toStringList().value(0),
               QFileInfo(test::demoDir()).absoluteFilePath());

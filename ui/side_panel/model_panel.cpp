@@ -1,4 +1,4 @@
-#include "window/model_panel.h"
+#include "side_panel/model_panel.h"
 
 #include "cost/cost_model.h"
 #include "export/pruning_cost.h"
@@ -150,22 +150,24 @@ void ModelPanel::showModel() {
         html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(k, v);
     };
     row(tr("Folder"), QFileInfo(QString::fromStdString(s.dir)).fileName().toHtmlEscaped());
-    row(tr("Architecture"), QString::fromStdString(s.architecture));
-    row(tr("Layers"), QString::number(s.numLayers));
-    row(tr("Hidden / FFN"), QStringLiteral("%1 / %2").arg(s.hiddenSize).arg(s.intermediateSize));
-    row(tr("Heads"), tr("%1 x %2, %3 KV").arg(s.numHeads).arg(s.headDim).arg(s.numKvHeads));
-    row(tr("Parameters"), count(s.totalParameters));
-    if (s.numLayers > 0)
-        row(tr("Per block"), tr("%1 (attn %2, FFN %3)")
-                                 .arg(count(s.attentionParameters[0] + s.ffnParameters[0]),
-                                      count(s.attentionParameters[0]), count(s.ffnParameters[0])));
+    const auto& c = s.config;
+    const auto& p = s.parameters;
+    row(tr("Architecture"), QString::fromUtf8(architectureName(c.architecture)));
+    row(tr("Layers"), QString::number(c.numLayers));
+    row(tr("Hidden / FFN"), QStringLiteral("%1 / %2").arg(c.hiddenSize).arg(c.intermediateSize));
+    row(tr("Heads"), tr("%1 x %2, %3 KV").arg(c.numHeads).arg(c.headDim).arg(c.numKvHeads));
+    row(tr("Parameters"), count(p.total));
+    if (c.numLayers > 0)
+        row(tr("Per block"),
+            tr("%1 (attn %2, FFN %3)")
+                .arg(count(p.attention[0] + p.ffn[0]), count(p.attention[0]), count(p.ffn[0])));
     row(tr("Dtype"), tr("%1 stored, %2 compute")
-                         .arg(QString::fromStdString(s.storedDtype.empty() ? "?" : s.storedDtype),
+                         .arg(QString::fromStdString(c.dtype.empty() ? "?" : c.dtype),
                               QString::fromStdString(s.computeDtype)));
     row(tr("Device"), QString::fromStdString(s.placement.empty() ? s.device : s.placement));
     row(tr("Weights"), mib(s.weightBytes));
     row(tr("KV cache"),
-        tr("%1 bytes per token").arg(count(removalCost(s, LayerMask(s.numLayers)).kvBytesPerToken)));
+        tr("%1 bytes per token").arg(count(removalCost(s, LayerMask(c.numLayers)).kvBytesPerToken)));
     if (!s.unusedTensors.empty()) row(tr("Unused tensors"), QString::number(s.unusedTensors.size()));
     html += QStringLiteral("</table>");
     info_->setText(html);
