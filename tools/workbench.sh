@@ -1,60 +1,102 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
-#   tools/workbench.sh start   install what is missing, build, start LayerLab on the demo model
-#   tools/workbench.sh test    install what is missing, build, run every test, then the core tests
-#                              again under ASan + UBSan (what CI runs)
-#   tools/workbench.sh deps    only install what is missing
+#   tools/workbench.sh start [ARGS]  install what is missing, build, start LayerLab on the demo model
+#                                    (ARGS go to layerlab, e.g. --self-test FILE.png or a model folder)
+#   tools/workbench.sh test          install what is missing, build, run every test, then the core
+#                                    tests again under ASan + UBSan (what CI runs)
+#   tools/workbench.sh deps          only install what is missing
+# Each stage prints its wall time; `test` ends with one line of counts.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 # Debian packages LayerLab builds against (README: "Dependencies" says why each is there).
-packages=(g++ cmake ninja-build pkg-config git libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
-          libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev qt6-svg-dev libgl-dev)
+# tools/clean_machine_check.sh proves this list on a minimal Debian 12 root.
+packages=(g++ cmake ninja-build pkg-config git mold libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
+          libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev qt6-svg-dev
+          libqt6opengl6-dev libgl-dev)
 # Node and npm (tokenizer parity tests only) may already come from elsewhere; Debian's npm then
 # conflicts, so they are installed only when the commands are missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
+began=$(date +%s)
+stage_start=$began
+stage() { # stage NAME: prints how long the stage that just ended took
+    local now
+    now=$(date +%s)
+    printf '[workbench] %-34s %4d s\n' "$1" $((now - stage_start))
+    stage_start=$now
+}
+
 install_missing() {
-  local missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "Installing: ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    local missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "Installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+    cmake --preset default >/dev/null
+    cmake --build --preset default -j "$jobs"
 }
 
 jobs=$(nproc)
-case "${1:-start}" in
-  deps)
+command=${1:-start}
+[ $# -gt 0 ] && shift
+case "$command" in
+deps)
     install_missing ;;
-  start)
+start)
     install_missing
-    cmake --preset default >/dev/null
-    cmake --build --preset default -j "$jobs"
-    exec build/app/layerlab "$root/resources/demo" ;;
-  test)
+    stage "packages"
+    build
+    stage "build"
+    [ $# -gt 0 ] || set -- "$root/resources/demo"
+    exec build/app/layerlab "$@" ;;
+test)
     install_missing
-    cmake --preset default >/dev/null
-    cmake --build --preset default -j "$jobs"
+    stage "packages"
+    build
+    stage "build"
+    logs="$root/build/test-logs"
+    mkdir -p "$logs"
     # Qt tests need no display; the offscreen platform draws into memory.
-    QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs"
+    QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs" --output-junit "$logs/ctest.xml"
+    stage "tests"
     # The core tests again, built with AddressSanitizer + UndefinedBehaviorSanitizer: any finding
     # fails the run. One process for all of them (a sanitized process takes 4 s to start). Left
     # out: the longest numeric runs on the demo model and the npm tokenizer parity (all passed
     # above; under the sanitizers they add ten minutes and reach no code the others do not).
     cmake --preset asan >/dev/null
     cmake --build --preset asan -j "$jobs" --target layerlab_tests
+    stage "sanitizer build"
     ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
     LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/sanitizers/ubsan.supp" \
-      build-asan/tests/layerlab_tests --gtest_brief=1 \
-      --gtest_filter='-AdapterFit.RecoveryNeverWorse*:AdapterTraining.LossFalls*:SplitModel.EvaluationImportance*:DemoModel.*:EvaluationSoak.*:*TokenizerRealParity*' ;;
-  *)
-    echo "usage: tools/workbench.sh start|test|deps" >&2; exit 2 ;;
+        build-asan/tests/layerlab_tests --gtest_brief=1 --gtest_output="json:$logs/asan.json" \
+        --gtest_filter='-AdapterFit.RecoveryNeverWorse*:AdapterTraining.LossFalls*:SplitModel.EvaluationImportance*:DemoModel.*:EvaluationSoak.*:*TokenizerRealParity*'
+    stage "sanitizer tests"
+    # One closing line with the counts of both passes, from ctest's JUnit and gtest's JSON reports
+    # (a failure stops the script earlier, with the test's output).
+    attr() { grep -o "$1=\"[0-9]*\"" "$logs/ctest.xml" | head -1 | grep -o '[0-9]*'; }
+    local_tests=$(attr tests) local_skipped=$(attr skipped)
+    asan_tests=$(grep -o '"tests": [0-9]*' "$logs/asan.json" | head -1 | grep -o '[0-9]*')
+    asan_skipped=$(grep -c '"result": "SKIPPED"' "$logs/asan.json" || true)
+    passed=$((local_tests - local_skipped + asan_tests - asan_skipped))
+    took=$(($(date +%s) - began))
+    echo "[workbench] ctest: $((local_tests - local_skipped)) passed, $local_skipped skipped;" \
+         "ASan/UBSan: $((asan_tests - asan_skipped)) passed, $asan_skipped skipped;" \
+         "$((took / 60)) min $((took % 60)) s in all"
+    echo "total: $passed passed, 0 failed, $((local_skipped + asan_skipped)) skipped"
+    ;;
+*)
+    echo "usage: tools/workbench.sh start [LAYERLAB_ARGS...] | test | deps" >&2
+    exit 2 ;;
 esac
