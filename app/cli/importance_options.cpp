@@ -44,7 +44,8 @@ ImportanceRequest importanceRequest(const Arguments& args, const Model& model, c
         taskOptions.seed = static_cast<uint64_t>(args.getInt("seed", 0));
         const auto task = loadMultipleChoiceTask(value.substr(10), taskOptions, progress);
         r.value = ValueFunction::TaskLoss;
-        r.valueWindows = answerWindows(Tokenizer::load(model.dir()), task);
+        r.valueWindows =
+            answerWindows(Tokenizer::load(model.dir()), task, model.config().maxPositionEmbeddings);
     } else {
         try {
             r.value = parseValueFunction(value);

@@ -13,18 +13,110 @@ namespace {
 
 struct Request {
     size_t item, choice;
-    std::vector<int64_t> ids; // context + continuation
+    std::vector<int64_t> ids; // context + continuation, left-truncated to the model's length + 1
     int64_t contextTokens;    // continuation starts here
 };
 
-// encode(context + " " + choice) and where its continuation starts (as the harness slices it).
-TokenWindow choiceWindow(const Tokenizer& tokenizer, const std::vector<int64_t>& context,
-                         const MultipleChoiceItem& item, size_t choice, const std::string& taskName) {
-    auto whole = tokenizer.encode(item.context + " " + item.choices[choice], true);
-    const int64_t start =
-        std::min<int64_t>(static_cast<int64_t>(context.size()), static_cast<int64_t>(whole.size()) - 1);
-    if (start < 1) throw Error("task '" + taskName + "' item " + item.id + ": nothing to score");
-    return {std::move(whole), start};
+// Python's str.isspace() for one code point (what str.rstrip() strips): the characters with
+// bidirectional type WS, B or S, or category Zs (CPython's _PyUnicode_IsWhitespace).
+bool isPythonWhitespace(char32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+           c == 0x3000;
+}
+
+// Length of `text` without its trailing Python whitespace (UTF-8, so code point by code point).
+size_t rstripLength(std::string_view text) {
+    size_t end = text.size();
+    while (end > 0) {
+        size_t start = end - 1;
+        while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+            --start;
+        const auto lead = static_cast<unsigned char>(text[start]);
+        const size_t n = end - start;
+        char32_t c = n == 1 ? lead : lead & (0xFF >> (n + 1));
+        for (size_t i = start + 1; i < end; ++i)
+            c = (c << 6) | (static_cast<unsigned char>(text[i]) & 0x3F);
+        if (!isPythonWhitespace(c)) break;
+        end = start;
+    }
+    return end;
+}
+
+// lm-evaluation-harness v0.4.12 for a causal model: TemplateLM.loglikelihood and _encode_pair
+// (lm_eval/api/model.py), HFLM.tok_encode, prefix_token_id and _loglikelihood_tokens
+// (lm_eval/models/huggingface.py). The context's trailing whitespace moves to the continuation;
+// the continuation's tokens are those encode(context + continuation) has beyond encode(context);
+// an empty context is the prefix token (BOS, else EOS); a pair longer than the model is cut from
+// the left so that maxLength tokens go in and every continuation token is scored.
+TokenWindow choiceWindow(const Tokenizer& tokenizer, const MultipleChoiceItem& item, size_t choice,
+                         int64_t maxLength, const std::string& taskName) {
+    const auto where = [&] {
+        return "task '" + taskName + "' item " + item.id + " choice " + std::to_string(choice);
+    };
+    std::string context = item.context;
+    std::string continuation = " " + item.choices[choice];
+    std::vector<int64_t> contextIds, continuationIds;
+    if (context.empty()) {
+        const auto prefix = tokenizer.bosId() ? tokenizer.bosId() : tokenizer.eosId();
+        if (!prefix)
+            throw Error(where() +
+                        ": the context is empty and the tokenizer has neither a BOS nor an EOS token");
+        continuationIds = tokenizer.encode(continuation, false);
+        if (continuationIds.empty()) throw Error(where() + ": the continuation has no tokens");
+        if (continuationIds.front() != *prefix) {
+            contextIds = {*prefix};
+        } else {
+            contextIds = {continuationIds.front()};
+            continuationIds.erase(continuationIds.begin());
+        }
+    } else {
+        const size_t kept = rstripLength(context);
+        continuation = context.substr(kept) + continuation;
+        context.resize(kept);
+        // tok_encode leaves the special tokens out when the text already starts with the prefix
+        // token's text.
+        const auto prefix = tokenizer.bosId() ? tokenizer.bosId() : tokenizer.eosId();
+        const bool special = !(prefix && context.rfind(tokenizer.decode({*prefix}), 0) == 0);
+        auto whole = tokenizer.encode(context + continuation, special);
+        contextIds = tokenizer.encode(context, special);
+        if (contextIds.size() < whole.size())
+            continuationIds.assign(whole.begin() + static_cast<std::ptrdiff_t>(contextIds.size()),
+                                   whole.end());
+    }
+    if (contextIds.empty() || continuationIds.empty())
+        throw Error(where() + ": " + (contextIds.empty() ? "the context" : "the continuation") +
+                    " has no tokens");
+    if (static_cast<int64_t>(continuationIds.size()) > maxLength)
+        throw Error(where() + ": the continuation has " + std::to_string(continuationIds.size()) +
+                    " tokens, more than the model's " + std::to_string(maxLength));
+    TokenWindow w;
+    w.ids = std::move(contextIds);
+    w.ids.insert(w.ids.end(), continuationIds.begin(), continuationIds.end());
+    const auto keep = static_cast<size_t>(maxLength + 1);
+    if (w.ids.size() > keep) w.ids.erase(w.ids.begin(), w.ids.end() - static_cast<std::ptrdiff_t>(keep));
+    w.contextTokens = static_cast<int64_t>(w.ids.size() - continuationIds.size());
+    return w;
+}
+
+// Python's len() of a UTF-8 string: its code points.
+int64_t codePoints(std::string_view text) {
+    return std::count_if(text.begin(), text.end(),
+                         [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+// numpy.argmax: the first NaN if there is one, else the first maximum.
+size_t argmax(const std::vector<double>& values) {
+    size_t best = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (std::isnan(values[i])) return i;
+        if (values[i] > values[best]) best = i;
+    }
+    return best;
+}
+
+int64_t maxLengthOf(const Model& model) {
+    return model.config().maxPositionEmbeddings;
 }
 
 double stderrOfMean(double p, int64_t n) {
@@ -46,11 +138,10 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     std::vector<Request> requests;
     for (size_t i = 0; i < task.items.size(); ++i) {
         const auto& item = task.items[i];
-        const auto context = tokenizer.encode(item.context, true);
         result.scores[i].resize(item.choices.size());
         for (size_t c = 0; c < item.choices.size(); ++c) {
-            auto w = choiceWindow(tokenizer, context, item, c, task.name);
-            result.scores[i][c].bytes = static_cast<int64_t>(1 + item.choices[c].size());
+            auto w = choiceWindow(tokenizer, item, c, maxLengthOf(model), task.name);
+            result.scores[i][c].characters = codePoints(item.choices[c]);
             requests.push_back({i, c, std::move(w.ids), w.contextTokens});
         }
     }
@@ -77,8 +168,10 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
             result.tokens += static_cast<int64_t>(q.size());
         }
         auto onDevice = ids.to(model.device());
-        // log p(token t | before t) = logit - logsumexp at position t - 1; only [n, T - 1] leaves the device.
-        auto logits = model.forward(onDevice, mask).narrow(1, 0, longest - 1).to(torch::kFloat32);
+        // log p(token t | before t) = logit - logsumexp at position t - 1; only [n, T - 1] leaves the
+        // device. The last token is only predicted, never fed (as the harness does): at most the
+        // model's length goes in, so dynamic RoPE scaling never starts.
+        auto logits = model.forward(onDevice.narrow(1, 0, longest - 1), mask).to(torch::kFloat32);
         auto chosen = logits.gather(-1, onDevice.narrow(1, 1, longest - 1).to(logits.device()).unsqueeze(-1))
                           .squeeze(-1);
         auto tokenLogp = (chosen - logits.logsumexp(-1)).to(torch::kCPU, torch::kFloat64).contiguous();
@@ -98,18 +191,20 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.tokensPerSecond = result.seconds > 0 ? static_cast<double>(result.tokens) / result.seconds : 0;
 
+    // ConfigurableTask.process_results for multiple_choice (lm_eval/api/task.py, v0.4.12):
+    // pred = argmax(lls), pred_norm = argmax(lls / len(choice)), len in characters, without the
+    // delimiter.
     int64_t right = 0, rightNorm = 0;
     for (size_t i = 0; i < task.items.size(); ++i) {
-        const auto& s = result.scores[i];
-        size_t best = 0, bestNorm = 0;
-        for (size_t c = 1; c < s.size(); ++c) {
-            if (s[c].logLikelihood > s[best].logLikelihood) best = c;
-            if (s[c].logLikelihood / static_cast<double>(s[c].bytes) >
-                s[bestNorm].logLikelihood / static_cast<double>(s[bestNorm].bytes))
-                bestNorm = c;
+        std::vector<double> lls, perCharacter;
+        for (const auto& score : result.scores[i]) {
+            lls.push_back(score.logLikelihood);
+            perCharacter.push_back(score.logLikelihood / static_cast<double>(score.characters));
         }
-        right += static_cast<int64_t>(best) == task.items[i].label;
-        rightNorm += static_cast<int64_t>(bestNorm) == task.items[i].label;
+        result.predicted.push_back(static_cast<int64_t>(argmax(lls)));
+        result.predictedNorm.push_back(static_cast<int64_t>(argmax(perCharacter)));
+        right += result.predicted.back() == task.items[i].label;
+        rightNorm += result.predictedNorm.back() == task.items[i].label;
     }
     result.acc = static_cast<double>(right) / static_cast<double>(result.items);
     result.accNorm = static_cast<double>(rightNorm) / static_cast<double>(result.items);
@@ -121,12 +216,15 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     throw;
 }
 
-std::vector<TokenWindow> answerWindows(const Tokenizer& tokenizer, const MultipleChoiceTask& task) {
+std::vector<TokenWindow> answerWindows(const Tokenizer& tokenizer, const MultipleChoiceTask& task,
+                                       int64_t maxLength) {
     if (task.items.empty()) throw Error("task '" + task.name + "' has no items");
     std::vector<TokenWindow> windows;
-    for (const auto& item : task.items)
-        windows.push_back(choiceWindow(tokenizer, tokenizer.encode(item.context, true), item,
-                                       static_cast<size_t>(item.label), task.name));
+    for (const auto& item : task.items) {
+        // The loss path feeds every token of a window, so at most maxLength of them.
+        auto w = choiceWindow(tokenizer, item, static_cast<size_t>(item.label), maxLength - 1, task.name);
+        windows.push_back(std::move(w));
+    }
     return windows;
 }
 

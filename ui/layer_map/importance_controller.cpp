@@ -30,6 +30,7 @@ void ImportanceController::compute(const ImportanceJobRequest& requestIn) {
     const auto tokenizer = ws->tokenizer();
     const auto inputs = ws->inputs();
     const auto settings = ws->dataSettings();
+    const int64_t maxLength = ws->summary().config.maxPositionEmbeddings;
     QString names;
     for (const auto& m : request.metrics)
         names += (names.isEmpty() ? "" : ", ") + QString::fromStdString(m);
@@ -42,7 +43,7 @@ void ImportanceController::compute(const ImportanceJobRequest& requestIn) {
         const auto windows = sampleWindows(in->windows, settings.importanceWindows);
         std::vector<TokenWindow> valueWindows;
         if (valued && request.valueFunction == "task_loss")
-            valueWindows = taskLossWindows(tokenizer.get(), *in, settings.evaluationItems);
+            valueWindows = taskLossWindows(tokenizer.get(), *in, settings.evaluationItems, maxLength);
         runImportanceStages(
             *model, windows, valueWindows, request,
             [&](const ScoreTable& stage) { ctx.post([ws, stage] { ws->mergeScores(stage); }); },

@@ -62,7 +62,7 @@ void runImportanceStages(const Model& model, const std::vector<TokenWindow>& win
 }
 
 std::vector<TokenWindow> taskLossWindows(const Tokenizer* tokenizer, const EvaluationInputs& inputs,
-                                         int64_t items) {
+                                         int64_t items, int64_t maxLength) {
     if (inputs.tasks.empty())
         throw Error("the task_loss value function needs a multiple-choice task file (side panel, Tasks)");
     if (!tokenizer) throw Error(inputs.tasks.front().description.file, "needs the model's tokenizer");
@@ -72,7 +72,7 @@ std::vector<TokenWindow> taskLossWindows(const Tokenizer* tokenizer, const Evalu
     task.description = full.description;
     for (size_t i : sampleIndices(full.items.size(), static_cast<size_t>(items), 0))
         task.items.push_back(full.items[i]);
-    return answerWindows(*tokenizer, task);
+    return answerWindows(*tokenizer, task, maxLength);
 }
 
 } // namespace layerlab::ui

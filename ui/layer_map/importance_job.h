@@ -46,8 +46,9 @@ void runImportanceStages(const Model& model, const std::vector<TokenWindow>& win
                          const std::function<void(const ScoreTable&)>& onStage, const Progress& progress);
 
 // The answer windows of the first task of the inputs, on the same seeded item sample as the
-// refined quick evaluation (`items` items). Throws Error when no task file is chosen.
+// refined quick evaluation (`items` items), at most maxLength tokens each. Throws Error when no
+// task file is chosen.
 std::vector<TokenWindow> taskLossWindows(const Tokenizer* tokenizer, const EvaluationInputs& inputs,
-                                         int64_t items);
+                                         int64_t items, int64_t maxLength);
 
 } // namespace layerlab::ui

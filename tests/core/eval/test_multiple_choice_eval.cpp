@@ -35,7 +35,7 @@ TEST(MultipleChoiceEval, AnswerWindowsScoreTheRightAnswers) {
     MultipleChoiceOptions o;
     o.maxItems = 5;
     const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
-    const auto windows = answerWindows(tokenizer, task);
+    const auto windows = answerWindows(tokenizer, task, model->config().maxPositionEmbeddings);
     ASSERT_EQ(windows.size(), task.items.size());
     const auto scores = evaluateMultipleChoice(*model, tokenizer, task, LayerMask(model->numLayers()), {4});
     for (size_t i = 0; i < windows.size(); ++i) {
