@@ -58,6 +58,15 @@ echo "clean Debian 12 check of $(git -C "$repo" rev-parse --short HEAD), $(nproc
 step "debootstrap (minimal Debian 12)" \
     debootstrap --variant=minbase --include=sudo,ca-certificates bookworm "$root" "$mirror"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# Where this network reaches the registries through a TLS-inspecting proxy, its CA is the one thing
+# of this machine the root gets (a user's machine on such a network has it too): the system store
+# for apt and git, npm's cafile and Node's extra CAs for the npm registry.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null
+    echo "cafile=/etc/ssl/certs/ca-certificates.crt" >>"$root/etc/npmrc"
+    echo "export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt" >"$root/etc/profile.d/network-ca.sh"
+fi
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"
