@@ -48,7 +48,12 @@ in_root() { # in_root COMMAND: runs a shell command as the new user, in the clon
 }
 
 cleanup
-rm -rf "$work"
+# Never delete through a mount that is still there (the root's /dev is the host's).
+if findmnt -rn -o TARGET | grep "^$root/" >/dev/null; then
+    echo "clean_machine_check: $root still has mounts; unmount them first" >&2
+    exit 1
+fi
+rm -rf --one-file-system "$work"
 mkdir -p "$work"
 : >"$times"
 echo "clean Debian 12 check of $(git -C "$repo" rev-parse --short HEAD), $(nproc) cores" | tee -a "$times"

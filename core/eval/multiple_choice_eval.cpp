@@ -34,6 +34,7 @@ size_t rstripLength(std::string_view text) {
             --start;
         const auto lead = static_cast<unsigned char>(text[start]);
         const size_t n = end - start;
+        if (n > 4 || (n > 1 && (lead & 0xC0) != 0xC0)) break; // not UTF-8: not whitespace either
         char32_t c = n == 1 ? lead : lead & (0xFF >> (n + 1));
         for (size_t i = start + 1; i < end; ++i)
             c = (c << 6) | (static_cast<unsigned char>(text[i]) & 0x3F);
@@ -89,7 +90,7 @@ TokenWindow choiceWindow(const Tokenizer& tokenizer, const MultipleChoiceItem& i
                     " has no tokens");
     if (static_cast<int64_t>(continuationIds.size()) > maxLength)
         throw Error(where() + ": the continuation has " + std::to_string(continuationIds.size()) +
-                    " tokens, more than the model's " + std::to_string(maxLength));
+                    " tokens, more than the " + std::to_string(maxLength) + " that fit in the model");
     TokenWindow w;
     w.ids = std::move(contextIds);
     w.ids.insert(w.ids.end(), continuationIds.begin(), continuationIds.end());
@@ -165,7 +166,7 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
         for (int64_t r = 0; r < n; ++r) {
             const auto& q = requests[static_cast<size_t>(b + r)].ids;
             std::copy(q.begin(), q.end(), ids[r].data_ptr<int64_t>());
-            result.tokens += static_cast<int64_t>(q.size());
+            result.tokens += static_cast<int64_t>(q.size()) - 1; // the last one is not fed
         }
         auto onDevice = ids.to(model.device());
         // log p(token t | before t) = logit - logsumexp at position t - 1; only [n, T - 1] leaves the
