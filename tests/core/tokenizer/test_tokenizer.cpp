@@ -128,10 +128,12 @@ fs::path realTokenizers() {
     if (fs::exists(shared / "llama3" / "expected.jsonl")) return shared;
     const fs::path local = fs::canonical("/proc/self/exe").parent_path() / "tokenizers-real";
     static const bool fetched = [&] {
-        if (fs::exists(local / "qwen3" / "expected.jsonl")) return true;
-        const std::string cmd = "sh '" +
-                                (fs::path(LAYERLAB_SOURCE_DIR) / "tools" / "fetch_tokenizers.sh").string() +
-                                "' '" + local.string() + "' >/dev/null 2>&1";
+        // ctest runs the families in parallel processes: one fetches under the lock, the others
+        // wait for it and then find everything there (qwen3's reference is written last).
+        const auto fetch = fs::path(LAYERLAB_SOURCE_DIR) / "tools" / "fetch_tokenizers.sh";
+        const std::string cmd =
+            "flock '" + local.string() + ".lock' sh -c 'test -f \"$0/qwen3/expected.jsonl\" || " +
+            "sh \"$1\" \"$0\"' '" + local.string() + "' '" + fetch.string() + "' >/dev/null 2>&1";
         return std::system(cmd.c_str()) == 0;
     }();
     return fetched ? local : fs::path();
