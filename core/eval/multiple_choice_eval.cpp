@@ -58,8 +58,8 @@ TokenWindow choiceWindow(const Tokenizer& tokenizer, const MultipleChoiceItem& i
     std::string context = item.context;
     std::string continuation = " " + item.choices[choice];
     std::vector<int64_t> contextIds, continuationIds;
+    const auto prefix = tokenizer.bosId() ? tokenizer.bosId() : tokenizer.eosId();
     if (context.empty()) {
-        const auto prefix = tokenizer.bosId() ? tokenizer.bosId() : tokenizer.eosId();
         if (!prefix)
             throw Error(where() +
                         ": the context is empty and the tokenizer has neither a BOS nor an EOS token");
@@ -77,7 +77,6 @@ TokenWindow choiceWindow(const Tokenizer& tokenizer, const MultipleChoiceItem& i
         context.resize(kept);
         // tok_encode leaves the special tokens out when the text already starts with the prefix
         // token's text.
-        const auto prefix = tokenizer.bosId() ? tokenizer.bosId() : tokenizer.eosId();
         const bool special = !(prefix && context.rfind(tokenizer.decode({*prefix}), 0) == 0);
         auto whole = tokenizer.encode(context + continuation, special);
         contextIds = tokenizer.encode(context, special);
@@ -221,11 +220,10 @@ std::vector<TokenWindow> answerWindows(const Tokenizer& tokenizer, const Multipl
                                        int64_t maxLength) {
     if (task.items.empty()) throw Error("task '" + task.name + "' has no items");
     std::vector<TokenWindow> windows;
-    for (const auto& item : task.items) {
-        // The loss path feeds every token of a window, so at most maxLength of them.
-        auto w = choiceWindow(tokenizer, item, static_cast<size_t>(item.label), maxLength - 1, task.name);
-        windows.push_back(std::move(w));
-    }
+    // The loss path feeds every token of a window, so at most maxLength of them.
+    for (const auto& item : task.items)
+        windows.push_back(
+            choiceWindow(tokenizer, item, static_cast<size_t>(item.label), maxLength - 1, task.name));
     return windows;
 }
 
