@@ -5,17 +5,27 @@ For every tiny reference checkpoint in tests/data/reference and several removal 
 adapter sets, this script
   1. writes the adapters (bias stand-ins, low-rank stand-ins, LoRA) as a LayerLab adapter file,
   2. runs `layerlab-cli export` (from the build folder given),
-  3. loads the export with transformers' AutoModelForCausalLM (hf, zeroed) or with
-     tools/nemotron_nas_loader.py (nemotron-nas: transformers ships no DeciLM class),
+  3. loads the export with transformers' AutoModelForCausalLM: as it is for hf and zeroed, with
+     trust_remote_code=True for nemotron-nas (the configuration_decilm.py / modeling_decilm.py the
+     export carries; nothing is copied in),
   4. compares its logits on fixed token ids with LayerLab's logits of the pruned model
      (`layerlab-cli eval --remove SPEC --adapters FILE --save-logits`, on the source checkpoint),
-     and with LayerLab's logits of the export itself (round trip).
+     and with LayerLab's logits of the export itself (round trip); for nemotron-nas also greedy
+     generate() with the KV cache against a loop without it.
+The fold-linear cases fit the adapters with `layerlab-cli recover --method fold-linear` and load
+the hf export in plain transformers (no remote code).
+Besides the tiny reference checkpoints, the variant "llama_legacy_rope" is llama_tied_bias_headdim
+with a legacy rope_scaling ({"type": "linear"}, no "rope_type"); "demo" (not in the default list)
+is the trained demo model in resources/demo.
 It prints one JSON line per case and a summary line; the exit code is 0 when every case passed.
 Cases that the format cannot hold must be refused by the CLI (they count as passed when refused).
+--table FILE writes the cases as a Markdown table with the runtimes each export's layerlab.json
+says load it.
 
 usage (no internet needed; Python with torch, transformers 5.x and safetensors):
     python3 tools/check_export.py BUILD_DIR [--work DIR] [--variants llama_gqa,qwen2_tied]
                                             [--device cpu|cuda] [--tolerance 1e-4] [--keep]
+                                            [--table FILE.md]
 """
 
 import argparse
@@ -30,9 +40,6 @@ import traceback
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-
-from nemotron_nas_loader import load_nemotron_nas  # noqa: E402
 
 
 def read_config(folder):
@@ -95,7 +102,11 @@ CASES = [
     ("nas_no_op", "attn:1,ffn:2,block:3", "nemotron-nas", None, "keep"),
     ("nas_linear", "attn:1,ffn:2", "nemotron-nas", "linear", "f32"),
     ("nas_bias", "ffn:0,block:1", "nemotron-nas", "bias", "f32"),
+    ("nas_attn0", "attn:0,ffn:3", "nemotron-nas", None, "f32"),
+    ("hf_fold_linear", "block:1-2", "hf", "fold-linear", "f32"),
 ]
+
+LEGACY = "llama_legacy_rope"  # derived from llama_tied_bias_headdim
 
 
 def expected_refusal(case, cfg):
@@ -104,9 +115,8 @@ def expected_refusal(case, cfg):
     arch = architecture(cfg)
     window = cfg.get("sliding_window")
     windowed = arch == "MistralForCausalLM" and window and window < cfg.get("max_position_embeddings", 1 << 30)
-    if fmt == "nemotron-nas" and windowed:
-        return "sliding-window"
     # A bias folded into o_proj / down_proj needs Llama's bias flags (DeciLM has them too).
+    del windowed
     if adapters in ("bias",) and fmt != "nemotron-nas" and arch != "LlamaForCausalLM":
         return "no such bias"
     return None
@@ -119,9 +129,15 @@ def run(cmd, check=True):
     return p
 
 
+def beyond_context(folder, length=20):
+    """Past max_position_embeddings (llama_dynamic_f16: 16) only with --beyond-context, which is where
+    dynamic RoPE scaling starts to act."""
+    return ["--beyond-context"] if read_config(folder).get("max_position_embeddings", 1 << 30) < length else []
+
+
 def layerlab_logits(cli, model, ids_file, out, spec=None, adapters=None):
     cmd = [cli, "eval", "--model", model, "--data", ids_file, "--seq-len", "0", "--quiet",
-           "--save-logits", out]
+           "--save-logits", out] + beyond_context(model)
     if spec:
         cmd += ["--remove", spec]
     if adapters:
@@ -131,16 +147,73 @@ def layerlab_logits(cli, model, ids_file, out, spec=None, adapters=None):
     return load_file(out)["logits"].to(torch.float64)
 
 
-def transformers_logits(folder, ids, device):
-    cfg = read_config(folder)
-    if cfg.get("model_type") == "nemotron-nas":
-        model = load_nemotron_nas(folder, dtype=torch.float32, device=device)
-    else:
-        from transformers import AutoModelForCausalLM
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
-        model = model.to(device).eval()
+def load_transformers(folder, device):
+    from transformers import AutoModelForCausalLM
+    remote = read_config(folder).get("model_type") == "nemotron-nas"
+    kwargs = {"trust_remote_code": True} if remote else {"attn_implementation": "eager"}
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs)
+    return model.to(device).eval()
+
+
+def transformers_logits(model, ids, device):
     with torch.no_grad():
         return model(ids.to(device), use_cache=False).logits.to("cpu", torch.float64)
+
+
+def generation_gap(model, ids, device, new_tokens=6):
+    """Greedy generate() with the KV cache: the largest difference between the logits of its steps and
+    those of one forward pass over the generated sequence without a cache."""
+    prompt = ids[:, :8].to(device)
+    with torch.no_grad():
+        out = model.generate(prompt, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                             output_logits=True, return_dict_in_generate=True, pad_token_id=0)
+        full = model(out.sequences, use_cache=False).logits
+    steps = torch.stack(out.logits, dim=1)  # [B, new_tokens, V]
+    start = prompt.shape[1] - 1
+    return float((steps - full[:, start:start + new_tokens]).abs().max())
+
+
+def fit_fold_linear(cli, src, cfg, spec, work, variant):
+    """recover --method fold-linear on 16 random windows; returns the adapter file."""
+    g = torch.Generator().manual_seed(99)
+    calib = os.path.join(work, f"{variant}_calibration.jsonl")
+    with open(calib, "w") as f:
+        for row in torch.randint(0, cfg["vocab_size"], (16, 20), generator=g).tolist():
+            f.write(json.dumps({"input_ids": row}) + "\n")
+    out = os.path.join(work, f"{variant}_fold_linear.safetensors")
+    run([cli, "recover", "--model", src, "--data", calib, "--seq-len", "0", "--remove", spec, "--method",
+         "fold-linear", "--no-guard", "--quiet", "--save-adapters", out] + beyond_context(src))
+    return out
+
+
+def legacy_rope_variant(refs, work):
+    """llama_tied_bias_headdim with rope_scaling {"type": "linear", "factor": 2.0}."""
+    dst = os.path.join(work, LEGACY)
+    shutil.copytree(os.path.join(refs, "llama_tied_bias_headdim"), dst, dirs_exist_ok=True)
+    cfg = read_config(dst)
+    cfg["rope_scaling"] = {"type": "linear", "factor": cfg["rope_scaling"]["factor"]}
+    with open(os.path.join(dst, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    return dst
+
+
+def write_table(path, records):
+    runtimes = ["transformers", "vLLM", "mlx-lm", "llama.cpp"]
+    lines = ["| variant | case | remove | format | adapters | result | max abs diff (transformers) | "
+             + " | ".join(runtimes) + " |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(runtimes)]
+    for r in records:
+        said = {x["runtime"]: x for x in r.get("runtimes", [])}
+        cells = []
+        for rt in runtimes:
+            x = said.get(rt)
+            cells.append("" if x is None else x["loads"] + ("" if x["loads"] == "yes" else f" ({x['detail']})"))
+        result = r["status"] + ("" if r["pass"] else " FAILED")
+        diff = r.get("max_abs_diff_transformers")
+        lines.append(f"| {r['variant']} | {r['case']} | `{r['remove']}` | {r['format']} | {r['adapters'] or ''} | "
+                     f"{result} | {'' if diff is None else f'{diff:.2e}'} | " + " | ".join(cells) + " |")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main():
@@ -151,6 +224,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("--keep", action="store_true", help="keep the exports")
+    ap.add_argument("--table", help="write the cases and runtimes as a Markdown table")
     args = ap.parse_args()
 
     cli = os.path.join(os.path.abspath(args.build), "app", "layerlab-cli")
@@ -158,14 +232,20 @@ def main():
         sys.exit(f"no layerlab-cli at {cli}")
     refs = os.path.join(ROOT, "tests", "data", "reference")
     variants = (args.variants.split(",") if args.variants
-                else json.load(open(os.path.join(refs, "index.json")))["variants"])
+                else json.load(open(os.path.join(refs, "index.json")))["variants"] + [LEGACY])
     work = args.work or tempfile.mkdtemp(prefix="layerlab-check-export-")
     os.makedirs(work, exist_ok=True)
 
     failures = 0
     total = 0
+    records = []
     for variant in variants:
-        src = os.path.join(refs, variant)
+        if variant == LEGACY:
+            src = legacy_rope_variant(refs, work)
+        elif variant == "demo":  # the trained demo model (resources/demo)
+            src = os.path.join(ROOT, "resources", "demo")
+        else:
+            src = os.path.join(refs, variant)
         cfg = read_config(src)
         g = torch.Generator().manual_seed(1234)
         ids = torch.randint(0, cfg["vocab_size"], (2, 20), generator=g)
@@ -181,7 +261,9 @@ def main():
             out = os.path.join(work, f"{variant}_{name}")
             try:
                 adapters = None
-                if kind:
+                if kind == "fold-linear":
+                    adapters = fit_fold_linear(cli, src, cfg, spec, work, variant)
+                elif kind:
                     adapters = os.path.join(work, f"{variant}_{name}_adapters.safetensors")
                     write_adapters(adapters, cfg, kind, seed=len(name) * 7 + len(variant))
                 cmd = [cli, "export", "--model", src, "--remove", spec, "--format", fmt, "--out", out,
@@ -197,15 +279,22 @@ def main():
                 else:
                     reference = layerlab_logits(cli, src, ids_file, out + "_ref.safetensors", spec, adapters)
                     roundtrip = layerlab_logits(cli, out, ids_file, out + "_rt.safetensors")
-                    theirs = transformers_logits(out, ids, args.device)
+                    model = load_transformers(out, args.device)
+                    theirs = transformers_logits(model, ids, args.device)
                     rec["status"] = "exported"
-                    rec["loader"] = ("tools/nemotron_nas_loader.py" if read_config(out).get("model_type") ==
-                                     "nemotron-nas" else "transformers.AutoModelForCausalLM")
+                    remote = read_config(out).get("model_type") == "nemotron-nas"
+                    rec["loader"] = "transformers.AutoModelForCausalLM" + (
+                        " (trust_remote_code=True, the export's modeling_decilm.py)" if remote else "")
+                    with open(os.path.join(out, "layerlab.json")) as f:
+                        rec["runtimes"] = json.load(f)["runtimes"]
                     rec["max_abs_diff_transformers"] = float((theirs - reference).abs().max())
                     rec["max_abs_diff_layerlab_roundtrip"] = float((roundtrip - reference).abs().max())
                     rec["tolerance"] = args.tolerance
                     rec["pass"] = (refusal is None and rec["max_abs_diff_transformers"] <= args.tolerance
                                    and rec["max_abs_diff_layerlab_roundtrip"] <= args.tolerance)
+                    if remote:
+                        rec["max_abs_diff_generate_cached"] = generation_gap(model, ids, args.device)
+                        rec["pass"] = rec["pass"] and rec["max_abs_diff_generate_cached"] <= args.tolerance
                     if refusal:
                         rec["expected_refusal"] = refusal
             except Exception as e:  # one broken case must not hide the others
@@ -214,10 +303,13 @@ def main():
                 rec["traceback"] = traceback.format_exc(limit=3)
                 rec["pass"] = False
             failures += 0 if rec["pass"] else 1
+            records.append(rec)
             print(json.dumps(rec), flush=True)
             if not args.keep:
                 shutil.rmtree(out, ignore_errors=True)
     print(json.dumps({"summary": True, "cases": total, "failed": failures, "work": work}), flush=True)
+    if args.table:
+        write_table(args.table, records)
     if not args.keep and not args.work:
         shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failures else 0)

@@ -57,6 +57,12 @@ int runExport(const std::vector<std::string>& argv) {
     attach("eval-before", "evaluation_before");
     attach("eval-after", "evaluation_after");
 
+    // Which runtimes will load the result is said before anything is written.
+    ExportRequest preview = request;
+    preview.planOnly = true;
+    for (const auto& r : exportCheckpoint(dir, preview).runtimes)
+        std::printf("loads in %s\n", describeRuntime(r).c_str());
+
     const auto result = exportCheckpoint(dir, request, progress);
     bar.finishLine();
     if (auto out = args.get("json")) {

@@ -40,10 +40,12 @@ commands:
             [--data CALIBRATION] [--eval-data FILE] [--tasks T.jsonl,...] [--json OUT] [--csv OUT]
             quality against units removed: removes the k least important units by each metric
             (scores from REPORT.json or computed on the calibration data) and evaluates
-  recover   [--model DIR] --remove SPEC [--method bias|lowrank:R] [--ridge X] [--data CALIBRATION]
-            [--eval-data FILE] [--tasks T.jsonl] [--save-adapters OUT.safetensors] [--json OUT]
-            fits adapters that stand in for the removed units; reports quality before removal,
-            after removal and after recovery
+  recover   [--model DIR] --remove SPEC [--method bias|lowrank:R|fold-linear|learned-bias|
+            learned-lowrank:R|lora:R] [--ridge X] [--data CALIBRATION] [--eval-data FILE]
+            [--tasks T.jsonl] [--save-adapters OUT.safetensors] [--json OUT]
+            fits or trains adapters that stand in for the removed units (fold-linear: a map folded
+            into the FFN before each removed run of blocks, exported as a plain checkpoint);
+            reports quality before removal, after removal and after recovery
   export    [--model DIR] --remove SPEC --out DIR [--adapters FILE] [--format hf|nemotron-nas|zeroed]
             [--dtype keep|f32|bf16|f16] [--shard-size 5GB] [--force] [--importance REPORT.json]
             [--eval-before JSON] [--eval-after JSON] [--no-hash] [--json OUT]

@@ -10,6 +10,7 @@
 #include "model_options.h"
 #include "recovery/adapter_fit.h"
 #include "recovery/adapter_training.h"
+#include "recovery/fold_linear.h"
 #include "terminal_progress.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,6 +26,7 @@ namespace {
 // What --method asks for: a closed-form fit, or training (stand-ins and/or LoRA).
 struct RecoveryMethod {
     bool trained = false;
+    bool folded = false; // fold-linear: a map folded into the FFN before each removed run of blocks
     AdapterFitOptions fit;
     AdapterTrainingOptions train;
 };
@@ -53,13 +55,16 @@ RecoveryMethod parseMethod(const std::string& method) {
         m.trained = true;
         m.train.method = AdapterMethod::LowRank;
         m.train.rank = rankOf(method, 16);
+    } else if (method == "fold-linear") {
+        m.folded = true;
     } else if (method.rfind("lora:", 0) == 0) {
         m.trained = true;
         m.train.standIns = false;
         m.train.loraRank = rankOf(method, 5);
     } else {
-        throw UsageError("unknown --method '" + method +
-                         "' (bias, lowrank:R, learned-bias, learned-lowrank:R or lora:R; R a whole number)");
+        throw UsageError(
+            "unknown --method '" + method +
+            "' (bias, lowrank:R, fold-linear, learned-bias, learned-lowrank:R or lora:R; R a whole number)");
     }
     return m;
 }
@@ -111,7 +116,7 @@ int runRecover(const std::vector<std::string>& argv) {
                 throw UsageError(std::string("--") + o + " applies to the trained methods (learned-bias, " +
                                  "learned-lowrank:R, lora:R)");
     } else if (args.flag("no-guard")) {
-        throw UsageError("--no-guard applies to the fitted methods (bias, lowrank:R)");
+        throw UsageError("--no-guard applies to the fitted methods (bias, lowrank:R, fold-linear)");
     }
     if (args.get("adapters")) throw UsageError("recover fits adapters; --adapters is for the other commands");
 
@@ -119,6 +124,7 @@ int runRecover(const std::vector<std::string>& argv) {
     auto progress = bar.progress();
     auto model = loadModel(args, progress);
     const auto mask = LayerMask::parse(args.required("remove"), model->numLayers());
+    if (method.folded) removedBlockRuns(mask); // refuses a mask it cannot serve before any evaluation
     const auto calibration = loadData(args, *model, progress);
     const auto evalData =
         args.get("eval-data") ? loadData(args, *model, progress, *args.get("eval-data")) : calibration;
@@ -141,9 +147,14 @@ int runRecover(const std::vector<std::string>& argv) {
     const auto start = std::chrono::steady_clock::now();
     AdapterFitReport fitReport;
     AdapterTrainingReport trainReport;
-    const auto adapters =
-        method.trained ? trainAdapters(*model, calibration.windows, mask, train, progress, &trainReport)
-                       : fitAdapters(*model, calibration.windows, mask, fit, progress, &fitReport);
+    AdapterSet adapters;
+    if (method.trained)
+        adapters = trainAdapters(*model, calibration.windows, mask, train, progress, &trainReport);
+    else if (method.folded)
+        adapters = fitFoldLinear(*model, calibration.windows, mask, {fit.ridge, fit.batchSize, fit.guard},
+                                 progress, &fitReport);
+    else
+        adapters = fitAdapters(*model, calibration.windows, mask, fit, progress, &fitReport);
     const double fitSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.finishLine();
     model->setAdapters(adapters);

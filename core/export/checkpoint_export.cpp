@@ -32,6 +32,22 @@ const char* exportFormatName(ExportFormat f) {
     return "?";
 }
 
+const char* loadsName(Loads l) {
+    switch (l) {
+    case Loads::Yes:
+        return "yes";
+    case Loads::No:
+        return "no";
+    case Loads::Unchecked:
+        break;
+    }
+    return "unchecked";
+}
+
+std::string describeRuntime(const RuntimeSupport& r) {
+    return r.runtime + ": " + loadsName(r.loads) + (r.detail.empty() ? "" : ", " + r.detail);
+}
+
 ExportFormat parseExportFormat(const std::string& name) {
     for (auto f :
          {ExportFormat::Auto, ExportFormat::HuggingFace, ExportFormat::NemotronNas, ExportFormat::Zeroed})
@@ -88,6 +104,7 @@ ExportResult exportCheckpoint(const fs::path& source, const ExportRequest& reque
         for (const auto& t : plan.tensors)
             preview.tensorBytes += t.bytes();
         preview.notes = plan.notes;
+        preview.runtimes = plan.formatWriter->runtimes(plan);
         preview.manifest = export_detail::exportManifest(plan, nlohmann::ordered_json::array());
         return preview;
     }

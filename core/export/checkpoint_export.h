@@ -7,7 +7,9 @@
 //    renumbered (only whole blocks can be removed).
 //  - NemotronNas: NVIDIA's DeciLM layout (`block_configs`): a removed attention or FFN sub-layer
 //    becomes `no_op`, a low-rank stand-in becomes `replace_with_linear` (its [H, H] map), a layer
-//    with nothing left is dropped. Llama-family sources without sliding windows.
+//    with nothing left is dropped; a sliding window becomes the layer's `window_length`. The
+//    export carries its own configuration_decilm.py / modeling_decilm.py (core/export/decilm/),
+//    so transformers loads it with trust_remote_code=True.
 //  - Zeroed: the architecture unchanged, the removed sub-layers' output projections zeroed.
 // Adapters: LoRA corrections are added to their projection's weight (W + (down up)^T, float32);
 // a bias stand-in is added to the output bias of the last sub-layer that writes to the residual
@@ -67,6 +69,19 @@ struct ExportRequest {
     std::function<void(const std::filesystem::path&)> afterFileWritten;
 };
 
+// Whether a runtime loads an export as it is written, and how or why not. Decided by each writer
+// from that runtime's loader code (cited there); tools/check_export.py loads the transformers
+// cases for real.
+enum class Loads { Yes, No, Unchecked };
+const char* loadsName(Loads l); // "yes", "no", "unchecked"
+struct RuntimeSupport {
+    std::string runtime; // "transformers", "vLLM", "mlx-lm", "llama.cpp"
+    Loads loads = Loads::Unchecked;
+    std::string detail; // how it loads, or why not
+};
+// "vLLM: no, layer 0's attention is removed"
+std::string describeRuntime(const RuntimeSupport& r);
+
 struct ExportResult {
     std::filesystem::path out;
     ExportFormat format = ExportFormat::HuggingFace;
@@ -74,7 +89,8 @@ struct ExportResult {
     std::vector<int64_t> sourceLayer; // exported layer -> source layer
     std::vector<std::string> files;   // written, relative to out (manifest included)
     uint64_t tensorBytes = 0;
-    std::vector<std::string> notes; // what was changed beyond the removal (untied embeddings, ...)
+    std::vector<std::string> notes;       // what was changed beyond the removal (untied embeddings, ...)
+    std::vector<RuntimeSupport> runtimes; // known before anything is written (also with planOnly)
     nlohmann::ordered_json manifest;
 };
 

@@ -165,6 +165,10 @@ ExportResult writeExport(const ExportPlan& plan, const Progress& progress) {
     }
     writeFileAtomically(tmp.path() / "config.json", plan.formatWriter->config(plan).dump(2) + "\n");
     wrote("config.json");
+    for (const auto& [name, text] : plan.formatWriter->codeFiles()) {
+        writeFileAtomically(tmp.path() / name, text);
+        wrote(name);
+    }
     for (const auto& name : companions) {
         progress.checkCancelled();
         fs::copy_file(plan.source / name, tmp.path() / name, ec);
@@ -179,6 +183,7 @@ ExportResult writeExport(const ExportPlan& plan, const Progress& progress) {
     result.sourceLayer = plan.sourceLayer;
     result.tensorBytes = tensorBytes;
     result.notes = plan.notes;
+    result.runtimes = plan.formatWriter->runtimes(plan);
     result.manifest = exportManifest(plan, sourceFiles);
     result.manifest["files"] = written;
     writeFileAtomically(tmp.path() / "layerlab.json", result.manifest.dump(2) + "\n");

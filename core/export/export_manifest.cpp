@@ -90,6 +90,10 @@ ojson exportManifest(const ExportPlan& plan, const ojson& sourceFiles) {
     m["dtype"] = plan.req.dtype ? dtypeConfigName(*plan.req.dtype) : "as stored";
     m["shard_size"] = plan.req.shardBytes;
     m["notes"] = plan.notes;
+    ojson runtimes = ojson::array();
+    for (const auto& r : plan.formatWriter->runtimes(plan))
+        runtimes.push_back({{"runtime", r.runtime}, {"loads", loadsName(r.loads)}, {"detail", r.detail}});
+    m["runtimes"] = runtimes;
     for (auto it = plan.req.manifest.begin(); it != plan.req.manifest.end(); ++it)
         m[it.key()] = it.value();
     return m;

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +40,10 @@ public:
     virtual void planFfnWidth(ExportPlan& plan) const {}
     // config.json of the export.
     virtual nlohmann::json config(const ExportPlan& plan) const = 0;
+    // Further files the export carries (name, contents), such as the code its config.json names.
+    virtual std::vector<std::pair<std::string, std::string>> codeFiles() const { return {}; }
+    // Which runtimes load the planned export.
+    virtual std::vector<RuntimeSupport> runtimes(const ExportPlan& plan) const = 0;
 };
 
 std::unique_ptr<FormatWriter> makeFormatWriter(ExportFormat format); // HuggingFace, NemotronNas or Zeroed
@@ -47,5 +54,7 @@ std::unique_ptr<FormatWriter> makeZeroedWriter();
 // The source's config.json with the plan's layer count, dtype, tying, bias flags and per-layer
 // fields: the whole config of hf and zeroed, the base of Nemotron-NAS's.
 nlohmann::json hfConfig(const ExportPlan& plan);
+// Runtimes of an export in the source's own architecture (hf and zeroed).
+std::vector<RuntimeSupport> sourceArchitectureRuntimes(const ExportPlan& plan);
 
 } // namespace layerlab::export_detail

@@ -22,9 +22,24 @@ public:
         return c.architecture == Architecture::Llama;
     }
     nlohmann::json config(const ExportPlan& plan) const override { return hfConfig(plan); }
+    std::vector<RuntimeSupport> runtimes(const ExportPlan& plan) const override {
+        return sourceArchitectureRuntimes(plan);
+    }
 };
 
 } // namespace
+
+std::vector<RuntimeSupport> sourceArchitectureRuntimes(const ExportPlan& plan) {
+    // The source's own architecture with its usual tensor names, so every runtime that loads the
+    // source loads the export. The only additions are Llama's attention_bias / mlp_bias, which
+    // transformers, vLLM (models/llama.py: bias and bias_o_proj from attention_bias), mlx-lm
+    // (models/llama.py) and llama.cpp (src/llama-model.cpp: optional q/k/v/o and MLP biases) all read.
+    const std::string arch = architectureName(plan.c.architecture);
+    return {{"transformers", Loads::Yes, "AutoModelForCausalLM, as " + arch},
+            {"vLLM", Loads::Yes, "as " + arch},
+            {"mlx-lm", Loads::Yes, "as " + arch},
+            {"llama.cpp", Loads::Yes, "convert_hf_to_gguf.py, as " + arch}};
+}
 
 std::unique_ptr<FormatWriter> makeHfWriter() {
     return std::make_unique<HfWriter>();

@@ -15,6 +15,9 @@ public:
         return c.architecture == Architecture::Llama;
     }
     nlohmann::json config(const ExportPlan& plan) const override { return hfConfig(plan); }
+    std::vector<RuntimeSupport> runtimes(const ExportPlan& plan) const override {
+        return sourceArchitectureRuntimes(plan);
+    }
 };
 
 } // namespace

@@ -165,9 +165,13 @@ void parseBlockConfigs(const json& j, const fs::path& src, const Reader& r, Mode
         const auto& ffn = b["ffn"];
         c.attentionKind[l] = kind(attn, where + ".attention");
         c.ffnKind[l] = kind(ffn, where + ".ffn");
-        for (const char* key : {"sparsify", "window_length", "num_sink_tokens"})
+        for (const char* key : {"sparsify", "num_sink_tokens"})
             if (attn.contains(key) && !attn[key].is_null())
                 throw Error(src, where + ".attention." + key + " is not supported by LayerLab");
+        // A sliding window of this layer (LayerLab's own exports of Mistral-style sources).
+        if (c.attentionKind[l] == SubLayerKind::Full && attn.contains("window_length") &&
+            !attn["window_length"].is_null())
+            c.slidingWindow[l] = r.positive(attn["window_length"], where + ".attention.window_length");
         if (c.attentionKind[l] == SubLayerKind::Full) {
             if (!attn.contains("n_heads_in_group"))
                 throw Error(src, where + ".attention needs 'n_heads_in_group'");
@@ -252,6 +256,7 @@ ModelConfig ModelConfig::fromJson(const json& j, const fs::path& src) try {
     c.numHeads = r.positiveInt("num_attention_heads");
     c.attentionKind.assign(static_cast<size_t>(c.numLayers), SubLayerKind::Full);
     c.ffnKind.assign(static_cast<size_t>(c.numLayers), SubLayerKind::Full);
+    c.slidingWindow.assign(static_cast<size_t>(c.numLayers), 0);
     if (c.nemotronNas) {
         parseBlockConfigs(j, src, r, c);
     } else {
@@ -291,9 +296,8 @@ ModelConfig ModelConfig::fromJson(const json& j, const fs::path& src) try {
     c.mlpBias = r.flag("mlp_bias", false);
     c.rope = parseRope(j, src, r);
 
-    c.slidingWindow.assign(static_cast<size_t>(c.numLayers), 0);
     const auto window = r.optInt("sliding_window");
-    if (window) {
+    if (window && !c.nemotronNas) {
         if (c.architecture == Architecture::Mistral) {
             c.slidingWindow.assign(static_cast<size_t>(c.numLayers), *window);
         } else if (c.architecture == Architecture::Qwen2 && r.flag("use_sliding_window", false)) {

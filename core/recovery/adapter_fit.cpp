@@ -127,8 +127,6 @@ AdapterRestore::~AdapterRestore() {
     }
 }
 
-namespace {
-
 double calibrationLoss(const Model& model, const std::vector<ImportanceBatch>& batches, const LayerMask& mask,
                        const Progress& progress) {
     LossSum loss;
@@ -139,7 +137,27 @@ double calibrationLoss(const Model& model, const std::vector<ImportanceBatch>& b
     return loss.mean();
 }
 
-} // namespace
+GuardResult guardCandidates(size_t count, double none,
+                            const std::function<double(const std::vector<size_t>&)>& lossWith) {
+    std::vector<size_t> all(count);
+    for (size_t i = 0; i < count; ++i)
+        all[i] = i;
+    GuardResult r{all, lossWith(all)};
+    if (r.loss <= none) return r;
+    // Each candidate on its own: keep the ones that help.
+    std::vector<size_t> helpful;
+    std::optional<std::pair<double, size_t>> bestSingle;
+    for (size_t i = 0; i < count; ++i) {
+        const double alone = count == 1 ? r.loss : lossWith({i});
+        if (alone < none) helpful.push_back(i);
+        if (!bestSingle || alone < bestSingle->first) bestSingle = std::make_pair(alone, i);
+    }
+    r.kept = helpful;
+    r.loss = helpful.empty() ? none : lossWith(helpful);
+    if (bestSingle && bestSingle->first < r.loss) r = {{bestSingle->second}, bestSingle->first};
+    if (r.loss >= none) r = {{}, none};
+    return r;
+}
 
 AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, const LayerMask& removed,
                        const AdapterFitOptions& options, const Progress& progress,
@@ -182,40 +200,22 @@ AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, co
 
     progress.report("checking adapters", 0, 1);
     const double none = calibrationLoss(model, batches, removed, progress);
-    auto lossWith = [&](const std::vector<Adapter>& set) {
+    const auto guard = guardCandidates(out.size(), none, [&](const std::vector<size_t>& which) {
+        std::vector<Adapter> set;
+        for (size_t i : which)
+            set.push_back(out[i]);
         model.setAdapters({set, {}});
         return calibrationLoss(model, batches, removed, progress);
-    };
-    double best = lossWith(out);
-    std::vector<Adapter> kept = out;
-    if (best > none) {
-        // Each adapter on its own: keep the ones that help.
-        std::vector<Adapter> helpful;
-        std::optional<std::pair<double, size_t>> bestSingle;
-        for (size_t i = 0; i < out.size(); ++i) {
-            const double alone = out.size() == 1 ? best : lossWith({out[i]});
-            if (alone < none) helpful.push_back(out[i]);
-            if (!bestSingle || alone < bestSingle->first) bestSingle = std::make_pair(alone, i);
-        }
-        const double together = helpful.empty() ? none : lossWith(helpful);
-        kept = helpful;
-        best = helpful.empty() ? none : together;
-        if (bestSingle && bestSingle->first < best) {
-            kept = {out[bestSingle->second]};
-            best = bestSingle->first;
-        }
-        if (best >= none) {
-            kept.clear();
-            best = none;
-        }
-    }
+    });
+    std::vector<Adapter> kept;
+    for (size_t i : guard.kept)
+        kept.push_back(out[i]);
     if (report) {
         report->removedLoss = none;
-        report->recoveredLoss = best;
-        for (const auto& a : out)
-            if (std::none_of(kept.begin(), kept.end(),
-                             [&](const Adapter& k) { return k.unit == a.unit && k.layer == a.layer; }))
-                report->dropped.push_back({a.unit, a.layer});
+        report->recoveredLoss = guard.loss;
+        for (size_t i = 0; i < out.size(); ++i)
+            if (std::find(guard.kept.begin(), guard.kept.end(), i) == guard.kept.end())
+                report->dropped.push_back({out[i].unit, out[i].layer});
     }
     return {kept, {}};
 } catch (const std::exception& e) {

@@ -8,10 +8,12 @@
 //            values (reduced-rank regression); r = hidden size gives the plain least squares
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/progress.h"
 #include "data/dataset.h"
+#include "importance/importance.h"
 #include "model/adapter.h"
 #include "model/model.h"
 
@@ -58,6 +60,20 @@ private:
 AdapterSet fitAdapters(Model& model, const std::vector<TokenWindow>& windows, const LayerMask& removed,
                        const AdapterFitOptions& options, const Progress& progress = {},
                        AdapterFitReport* report = nullptr);
+
+// The mean next-token loss of the batches under the mask, with the model's adapters.
+double calibrationLoss(const Model& model, const std::vector<ImportanceBatch>& batches, const LayerMask& mask,
+                       const Progress& progress);
+
+// The guard over `count` fitted candidates: lossWith(indices) installs those and measures the
+// calibration loss; `none` is the loss of removal alone. Keeps all if that is no worse than none,
+// else the ones that help on their own (or the best single one), else none.
+struct GuardResult {
+    std::vector<size_t> kept;
+    double loss = 0;
+};
+GuardResult guardCandidates(size_t count, double none,
+                            const std::function<double(const std::vector<size_t>&)>& lossWith);
 
 // The fit from accumulated statistics (exposed for tests): n rows, sums of x and y, X^T X, X^T Y
 // (float64). Returns bias (and down/up for LowRank) in float32.

@@ -1,6 +1,7 @@
 #pragma once
 // File > Export pruned model: format, dtype, target folder, shard size, replace-if-present, and a
-// preview of the layerlab.json manifest the export will write (refusals show there as messages).
+// preview of the runtimes that will load the export and of the layerlab.json manifest it will
+// write (refusals show there as messages).
 
 #include <QDialog>
 

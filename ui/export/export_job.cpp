@@ -27,9 +27,13 @@ std::string exportManifestPreview(const Model& model, const LayerMask& mask, con
     auto r = requestFor(model, mask, settings);
     r.planOnly = true;
     r.hashSource = false;
-    auto m = exportCheckpoint(model, r).manifest;
+    const auto result = exportCheckpoint(model, r);
+    auto m = result.manifest;
     m["source"]["files"] = "(SHA-256 of every source file, computed when exporting)";
-    return m.dump(2);
+    std::string text = "Loads in:\n";
+    for (const auto& rt : result.runtimes)
+        text += "  " + describeRuntime(rt) + "\n";
+    return text + "\nlayerlab.json:\n" + m.dump(2);
 }
 
 ExportOutcome runExport(const Model& model, const LayerMask& mask, const ExportSettings& settings,

@@ -31,8 +31,9 @@ struct ExportOutcome {
     std::string notes; // what changed beyond the removal, one per line
 };
 
-// What the export would write as layerlab.json (without the source hashes, which take a pass over
-// the files), for the dialog's preview. Throws Error for settings the core refuses to parse.
+// For the dialog's preview: which runtimes will load the export, then what it would write as
+// layerlab.json (without the source hashes, which take a pass over the files). Throws Error for settings the
+// core refuses to parse.
 std::string exportManifestPreview(const Model& model, const LayerMask& mask, const ExportSettings& settings);
 
 // Throws Error (refused format, existing target, no space, failed write), Cancelled.

@@ -6,6 +6,7 @@
 #include "model/model.h"
 #include "recovery/adapter_fit.h"
 #include "recovery/adapter_training.h"
+#include "recovery/fold_linear.h"
 #include "workspace/evaluation_inputs.h"
 #include "workspace/workspace.h"
 
@@ -40,6 +41,8 @@ std::string recoveryMethodName(const RecoveryRequest& r) {
         return "bias";
     case RecoveryMethod::LowRank:
         return "lowrank:" + rank;
+    case RecoveryMethod::FoldLinear:
+        return "fold-linear";
     case RecoveryMethod::LearnedBias:
         return "learned-bias" + (r.loraRank > 0 ? "+lora:" + std::to_string(r.loraRank) : std::string());
     case RecoveryMethod::LearnedLowRank:
@@ -86,7 +89,10 @@ bool submitRecovery(JobRunner& jobs, Workspace& workspace, const RecoveryRequest
             const auto windows = sampleWindows(in->windows, settings.importanceWindows);
             AdapterFitReport report;
             AdapterSet fitted;
-            if (!request.trained()) {
+            if (request.method == RecoveryMethod::FoldLinear) {
+                fitted = fitFoldLinear(*model, windows, mask, {request.ridge, request.batchSize, true},
+                                       ctx.progress(), &report);
+            } else if (!request.trained()) {
                 AdapterFitOptions o;
                 o.method =
                     request.method == RecoveryMethod::LowRank ? AdapterMethod::LowRank : AdapterMethod::Bias;

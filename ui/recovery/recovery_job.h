@@ -18,7 +18,7 @@ namespace layerlab::ui {
 class JobRunner;
 class Workspace;
 
-enum class RecoveryMethod { Bias, LowRank, LearnedBias, LearnedLowRank, Lora };
+enum class RecoveryMethod { Bias, LowRank, FoldLinear, LearnedBias, LearnedLowRank, Lora };
 
 struct RecoveryRequest {
     RecoveryMethod method = RecoveryMethod::Bias;

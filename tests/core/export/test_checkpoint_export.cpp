@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 using namespace layerlab;
@@ -327,11 +328,89 @@ TEST(CheckpointExport, NemotronNasFromQwen2KeepsItsBiases) {
     EXPECT_EQ(config["attention_bias"], true);
     EXPECT_FALSE(config.contains("layer_types"));
     EXPECT_LE(test::maxDiff(exported(dir / "out"), pruned(src, "ffn:1,attn:3")), 1e-5);
-    // Sliding windows have no place in the layout LayerLab writes.
-    const auto mistral = test::referenceDir("mistral_window");
-    const auto message = errorOf(
-        [&] { exportCheckpoint(mistral, request(dir / "m", mistral, "attn:1", ExportFormat::NemotronNas)); });
-    EXPECT_NE(message.find("sliding-window"), std::string::npos) << message;
+}
+
+TEST(CheckpointExport, NemotronNasWritesSlidingWindowsAsWindowLength) {
+    test::TempDir dir;
+    const auto src = test::referenceDir("mistral_window"); // window 8 of 64 positions
+    const auto result = exportCheckpoint(src, request(dir / "out", src, "attn:1", ExportFormat::NemotronNas));
+    const auto b = test::readJson(dir / "out" / "config.json")["block_configs"];
+    EXPECT_EQ(b[0]["attention"]["window_length"], 8);
+    EXPECT_TRUE(b[1]["attention"]["window_length"].is_null()); // no_op
+    EXPECT_EQ(load(dir / "out")->config().slidingWindow, (std::vector<int64_t>{8, 0, 8, 8}));
+    EXPECT_LE(test::maxDiff(exported(dir / "out"), pruned(src, "attn:1")), 1e-5);
+    EXPECT_EQ(describeRuntime(result.runtimes[1]), "vLLM: no, sliding windows (it ignores window_length)");
+}
+
+// Which runtimes load a Nemotron-NAS export follows their loaders' rules (nemotron_nas_writer.cpp
+// cites them); transformers loads every one through the modeling file the export carries.
+TEST(CheckpointExport, NemotronNasSaysWhichRuntimesLoadIt) {
+    test::TempDir dir;
+    auto runtimes = [&](const std::string& variant, const std::string& spec) {
+        const auto src = test::referenceDir(variant);
+        auto r = request(dir / "out", src, spec, ExportFormat::NemotronNas);
+        r.planOnly = true;
+        std::map<std::string, std::string> said;
+        for (const auto& rt : exportCheckpoint(src, r).runtimes)
+            said[rt.runtime] = describeRuntime(rt);
+        EXPECT_EQ(said.size(), 4u);
+        EXPECT_EQ(
+            said["transformers"].rfind("transformers: yes, AutoModelForCausalLM with trust_remote_code", 0),
+            0u);
+        return said;
+    };
+    auto said = runtimes("llama_gqa", "ffn:1");
+    EXPECT_EQ(said["vLLM"], "vLLM: yes, with trust_remote_code=True (configuration_decilm.py)");
+    EXPECT_EQ(said["mlx-lm"], "mlx-lm: yes, as nemotron-nas");
+    EXPECT_EQ(said["llama.cpp"].rfind("llama.cpp: unchecked", 0), 0u);
+    said = runtimes("llama_gqa", "attn:0");
+    EXPECT_EQ(said["vLLM"], "vLLM: no, layer 0's attention is removed (its FFN norm gets no residual)");
+    EXPECT_EQ(said["mlx-lm"], "mlx-lm: yes, as nemotron-nas");
+    said = runtimes("llama_gqa", "attn:0-3");
+    EXPECT_EQ(said["vLLM"], "vLLM: no, every attention is removed (it cannot size the KV cache)");
+    EXPECT_EQ(said["mlx-lm"],
+              "mlx-lm: no, every attention is removed (it indexes the first attention's cache)");
+    said = runtimes("llama_tied_bias_headdim", "ffn:1"); // head_dim 24, hidden 64, 4 heads
+    EXPECT_EQ(said["vLLM"], "vLLM: yes, with trust_remote_code=True (configuration_decilm.py)");
+    EXPECT_EQ(said["mlx-lm"],
+              "mlx-lm: no, head_dim 24 is not hidden_size / num_attention_heads (it assumes so)");
+    // Whole blocks in the hf format: the source's architecture, loaded everywhere.
+    const auto src = test::referenceDir("qwen2_tied");
+    auto r = request(dir / "hf", src, "block:1", ExportFormat::HuggingFace);
+    r.planOnly = true;
+    for (const auto& rt : exportCheckpoint(src, r).runtimes)
+        EXPECT_EQ(rt.loads, Loads::Yes) << describeRuntime(rt);
+}
+
+TEST(CheckpointExport, NemotronNasWritesTheFieldsEveryLoaderReads) {
+    // A legacy rope_scaling ("type", no "rope_type") and a head_dim that is not hidden / heads.
+    test::TempDir dir;
+    test::copyCheckpoint("llama_tied_bias_headdim", dir / "src");
+    auto config = test::readJson(dir / "src" / "config.json");
+    config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+    test::writeText(dir / "src" / "config.json", config.dump(2));
+    exportCheckpoint(dir / "src", request(dir / "out", dir / "src", "ffn:1", ExportFormat::NemotronNas));
+    const auto out = test::readJson(dir / "out" / "config.json");
+    EXPECT_EQ(out["rope_scaling"], nlohmann::json({{"rope_type", "linear"}, {"factor", 2.0}}));
+    EXPECT_EQ(out["rope_theta"], config["rope_theta"]);
+    EXPECT_FALSE(out.contains("rope_parameters"));
+    EXPECT_EQ(out["head_dim"], 24);
+    EXPECT_EQ(out["torch_dtype"], "float32");
+    EXPECT_EQ(out["dtype"], "float32");
+    // The code auto_map names is in the folder.
+    for (const auto& [cls, file] : {std::pair{"AutoConfig", "configuration_decilm.py"},
+                                    std::pair{"AutoModelForCausalLM", "modeling_decilm.py"}}) {
+        const std::string target = out["auto_map"][cls];
+        EXPECT_EQ(target.substr(0, target.find('.')) + ".py", file);
+        std::ifstream in(dir / "out" / file);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_NE(text.find("class " + target.substr(target.find('.') + 1) + "("), std::string::npos) << file;
+    }
+    const auto manifest = test::readJson(dir / "out" / "layerlab.json");
+    EXPECT_EQ(manifest["runtimes"].size(), 4u);
+    EXPECT_EQ(manifest["runtimes"][2]["runtime"], "mlx-lm");
+    EXPECT_EQ(manifest["runtimes"][2]["loads"], "no");
+    EXPECT_LE(test::maxDiff(exported(dir / "out"), pruned(dir / "src", "ffn:1")), 1e-5);
 }
 
 TEST(CheckpointExport, ZeroedKeepsTheArchitecture) {

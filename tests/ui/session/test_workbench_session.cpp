@@ -356,6 +356,19 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     ASSERT_TRUE(waitIdle(w));
     EXPECT_TRUE(ws->adapterUnits().empty());
     EXPECT_TRUE(ws->model()->adapters().empty());
+
+    // fold-linear: a map of block 3's FFN output, held as a correction of its down_proj.
+    w.recover({RecoveryMethod::FoldLinear, 16, 1e-4, 8});
+    ASSERT_TRUE(waitIdle(w));
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    ASSERT_EQ(ws->model()->adapters().lora.size(), 1u);
+    EXPECT_EQ(ws->model()->adapters().lora[0].layer, 3);
+    EXPECT_EQ(ws->model()->adapters().lora[0].projection, Projection::Down);
+    EXPECT_TRUE(w.recoveryPanel()->resultText().contains("fold-linear"))
+        << w.recoveryPanel()->resultText().toStdString();
+    w.removeAdapters();
+    ASSERT_TRUE(waitIdle(w));
+    EXPECT_TRUE(ws->model()->adapters().empty());
 }
 
 TEST(WorkbenchSession, TrainedRecoveryDrawsItsLossCurve) {
@@ -483,6 +496,8 @@ TEST(WorkbenchSession, ExportsThePrunedModelWithAManifestPreview) {
     const auto preview = dialog.previewText();
     EXPECT_TRUE(preview.contains("\"removed\": \"block:7-8\"")) << preview.toStdString();
     EXPECT_TRUE(preview.contains("\"format\": \"hf\"")) << preview.toStdString();
+    EXPECT_TRUE(preview.startsWith("Loads in:\n  transformers: yes")) << preview.toStdString();
+    EXPECT_TRUE(preview.contains("vLLM: yes")) << preview.toStdString();
     EXPECT_FALSE(QFileInfo::exists(s.out)); // a preview writes nothing
     s.shardSize = "lots";
     dialog.setSettings(s);
