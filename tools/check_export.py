@@ -11,7 +11,7 @@ adapter sets, this script
   4. compares its logits on fixed token ids with LayerLab's logits of the pruned model
      (`layerlab-cli eval --remove SPEC --adapters FILE --save-logits`, on the source checkpoint),
      and with LayerLab's logits of the export itself (round trip); for nemotron-nas also greedy
-     generate() with the KV cache against a loop without it.
+     generate() with the KV cache against a pass without it, and save_pretrained + reload.
 The fold-linear cases fit the adapters with `layerlab-cli recover --method fold-linear` and load
 the hf export in plain transformers (no remote code).
 Besides the tiny reference checkpoints, the variant "llama_legacy_rope" is llama_tied_bias_headdim
@@ -294,7 +294,14 @@ def main():
                                    and rec["max_abs_diff_layerlab_roundtrip"] <= args.tolerance)
                     if remote:
                         rec["max_abs_diff_generate_cached"] = generation_gap(model, ids, args.device)
-                        rec["pass"] = rec["pass"] and rec["max_abs_diff_generate_cached"] <= args.tolerance
+                        # save_pretrained and load again: the config must keep what it read.
+                        saved = out + "_saved"
+                        model.save_pretrained(saved)
+                        again = transformers_logits(load_transformers(saved, args.device), ids, args.device)
+                        rec["max_abs_diff_after_save_pretrained"] = float((again - theirs).abs().max())
+                        shutil.rmtree(saved, ignore_errors=True)
+                        rec["pass"] = (rec["pass"] and rec["max_abs_diff_generate_cached"] <= args.tolerance
+                                       and rec["max_abs_diff_after_save_pretrained"] == 0.0)
                     if refusal:
                         rec["expected_refusal"] = refusal
             except Exception as e:  # one broken case must not hide the others

@@ -38,10 +38,13 @@ public:
         if (auto it = stats_.find(layer); it != stats_.end()) {
             auto& s = it->second;
             if (point == ResidualPoint::AfterAttention) {
+                // F straight from the FFN, not as a difference of two rounded residuals: noise in
+                // the regressor would bias the fit in bf16.
                 const auto& b = model_.layer(layer).downBias;
+                auto update = model_.ffnUpdate(layer, h);
+                if (b.defined()) update = update - b.to(update.device(), update.scalar_type());
+                s.f = update.reshape({-1, H}).to(torch::kFloat32);
                 s.base = b.defined() ? h + b.to(h.device(), h.scalar_type()) : h;
-            } else if (point == ResidualPoint::BlockOutput) {
-                s.f = (h - s.base).reshape({-1, H}).to(torch::kFloat32);
             }
             return;
         }
@@ -110,6 +113,12 @@ AdapterSet fitFoldLinear(Model& model, const std::vector<TokenWindow>& windows, 
                          const FoldLinearOptions& options, const Progress& progress,
                          AdapterFitReport* report) try {
     const auto runs = removedBlockRuns(removed);
+    for (const auto& [first, last] : runs)
+        if (model.config().ffnKind.at(static_cast<size_t>(first - 1)) != SubLayerKind::Full)
+            throw Error(model.dir(), "fold-linear folds its map into the FFN of block " +
+                                         std::to_string(first - 1) +
+                                         ", which this checkpoint does not have in full (no_op or "
+                                         "replace_with_linear); choose another run or method");
     const auto batches = makeImportanceBatches(model, windows, options.batchSize);
     torch::InferenceMode inference;
     AdapterRestore restore(model);

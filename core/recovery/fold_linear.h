@@ -6,10 +6,10 @@
 //     h_mid + b + f M  ~  the residual stream after block j
 // (h_mid the residual after block i - 1's attention, b down_proj's bias, if any). One forward pass
 // accumulates F^T F and F^T (Y - h_mid - b) for every run (float32 per batch, float64 across
-// batches). No new parameters: M is block i - 1's down_proj corrected in place,
-// W' = M^T W, held as a full-rank LoRA correction of that projection (down = W^T, up = M - I) so
-// that every command applies it and `export --format hf` folds it into down_proj, giving a
-// checkpoint of the source's architecture with the run's blocks dropped.
+// batches). Several runs are each fitted on the model with every unit on. No new parameters: M is block i -
+// 1's down_proj corrected in place, W' = M^T W, held as a full-rank LoRA correction of that projection (down
+// = W^T, up = M - I) so that every command applies it and `export --format hf` folds it into down_proj,
+// giving a checkpoint of the source's architecture with the run's blocks dropped.
 
 #include <cstdint>
 #include <utility>
@@ -24,7 +24,8 @@
 namespace layerlab {
 
 struct FoldLinearOptions {
-    // Ridge strength relative to the mean of f's squares: lambda = ridge x trace(F^T F) / (n H).
+    // Ridge strength relative to the mean square of f: lambda = ridge x trace(F^T F) / H, added to
+    // F^T F (which sums over the n calibration rows).
     double ridge = 1e-4;
     int64_t batchSize = 8;
     // As for fitAdapters: a map that makes the calibration loss worse than removal alone is left
@@ -32,7 +33,8 @@ struct FoldLinearOptions {
     bool guard = true;
 };
 
-// The runs of consecutive removed blocks, as (first, last). Throws Error when the mask removes
+// The runs of consecutive removed blocks, as (first, last). fitFoldLinear also refuses a run whose
+// preceding FFN is not a full one (Nemotron-NAS sources). Throws Error when the mask removes
 // a lone attention or FFN sub-layer (there is no block output to reproduce) or a run starts at
 // block 0 (there is no FFN before it to fold the map into).
 std::vector<std::pair<int64_t, int64_t>> removedBlockRuns(const LayerMask& removed);

@@ -22,6 +22,9 @@ class SubLayerConfig:
     def to_dict(self):
         return dict(self.__dict__)
 
+    def __eq__(self, other):
+        return isinstance(other, SubLayerConfig) and self.to_dict() == other.to_dict()
+
     def __repr__(self):
         return f"SubLayerConfig({self.__dict__})"
 
@@ -37,6 +40,9 @@ class BlockConfig:
         out["attention"] = self.attention.to_dict()
         out["ffn"] = self.ffn.to_dict()
         return out
+
+    def __eq__(self, other):
+        return isinstance(other, BlockConfig) and self.to_dict() == other.to_dict()
 
     def __repr__(self):
         return f"BlockConfig({self.to_dict()})"
@@ -78,6 +84,13 @@ class DeciLMConfig(PreTrainedConfig):
         self.max_position_embeddings = max_position_embeddings
         self.initializer_range = initializer_range
         self.rms_norm_eps = rms_norm_eps
+        # transformers 5 saves RoPE as rope_parameters (theta included) and may leave rope_scaling
+        # null: read it back from there.
+        parameters = kwargs.pop("rope_parameters", None)
+        if rope_scaling is None and isinstance(parameters, dict):
+            rope_theta = parameters.get("rope_theta", rope_theta)
+            if parameters.get("rope_type", parameters.get("type", "default")) != "default":
+                rope_scaling = {k: v for k, v in parameters.items() if k != "rope_theta"}
         self.rope_theta = rope_theta
         # Legacy configs name the scaling kind "type"; 4.45+ loaders (and mlx-lm) read "rope_type".
         if isinstance(rope_scaling, dict) and "rope_type" not in rope_scaling and "type" in rope_scaling:
@@ -106,4 +119,8 @@ class DeciLMConfig(PreTrainedConfig):
     def to_dict(self):
         out = super().to_dict()
         out["block_configs"] = [b.to_dict() for b in self.block_configs]
+        # The classic RoPE fields, which this layout's loaders (vLLM, mlx-lm, this file) read.
+        out.pop("rope_parameters", None)
+        out["rope_theta"] = self.rope_theta
+        out["rope_scaling"] = self.rope_scaling
         return out

@@ -77,6 +77,7 @@ class DeciLMAttention(nn.Module):
         q = self.q_proj(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        cos, sin = cos.to(q.device), sin.to(q.device)  # layers may sit on other devices (device_map)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         if cache is not None:
@@ -84,7 +85,7 @@ class DeciLMAttention(nn.Module):
         groups = self.num_heads // self.num_kv_heads
         k = k.repeat_interleave(groups, dim=1)
         v = v.repeat_interleave(groups, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed(k.shape[2], self.window),
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed(k.shape[2], self.window, q.device),
                                              scale=self.head_dim ** -0.5)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.num_heads * self.head_dim))
 
@@ -156,17 +157,19 @@ class DeciLMPreTrainedModel(PreTrainedModel):
     base_model_prefix = "model"
     _no_split_modules = ["DeciLMDecoderLayer"]
     _supports_cache_class = True
+    # The loss is a mean over this batch's tokens: Trainer must divide by accumulation steps itself.
+    accepts_loss_kwargs = False
 
     def _init_weights(self, module):
         std = self.config.initializer_range
         if isinstance(module, nn.Linear):
-            module.weight.data.normal_(mean=0.0, std=std)
+            nn.init.normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
-                module.bias.data.zero_()
+                nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
-            module.weight.data.normal_(mean=0.0, std=std)
+            nn.init.normal_(module.weight, mean=0.0, std=std)
         elif isinstance(module, LlamaRMSNorm):
-            module.weight.data.fill_(1.0)
+            nn.init.ones_(module.weight)
 
 
 class DeciLMModel(DeciLMPreTrainedModel):
@@ -206,17 +209,18 @@ class DeciLMModel(DeciLMPreTrainedModel):
         query = torch.arange(past, past + t, device=x.device).view(t, 1)
         padding = attention_mask.bool() if attention_mask is not None else None
 
-        def allowed(kv_len, window):
+        def allowed(kv_len, window, device):
             # Causal by index as in transformers' masks; a window keeps keys with
             # key > query - window; padding removes masked keys. A query that sees no key at all (a
             # padded position) is given every key, so that it yields numbers instead of NaN.
-            key = torch.arange(kv_len, device=x.device).view(1, kv_len)
-            ok = key <= query
+            key = torch.arange(kv_len, device=device).view(1, kv_len)
+            q_index = query.to(device)
+            ok = key <= q_index
             if window:
-                ok = ok & (key > query - window)
+                ok = ok & (key > q_index - window)
             ok = ok.view(1, 1, t, kv_len).expand(b, 1, t, kv_len)
             if padding is not None:
-                ok = ok & padding[:, -kv_len:].view(b, 1, 1, kv_len)
+                ok = ok & padding[:, -kv_len:].to(device).view(b, 1, 1, kv_len)
             return ok | ~ok.any(dim=-1, keepdim=True)
 
         cache = past_key_values
@@ -254,7 +258,8 @@ class DeciLMForCausalLM(DeciLMPreTrainedModel, GenerationMixin):
         if isinstance(logits_to_keep, int) and logits_to_keep > 0:
             hidden = hidden[:, -logits_to_keep:]
         if self.lm_head is None:
-            logits = F.linear(hidden, self.model.embed_tokens.weight)
+            weight = self.model.embed_tokens.weight
+            logits = F.linear(hidden.to(weight.device), weight)
         else:
             logits = self.lm_head(hidden)
         loss = None
