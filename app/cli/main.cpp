@@ -3,6 +3,7 @@
 #include "arguments.h"
 #include "commands.h"
 #include "common/error.h"
+#include "common/host_allocator.h"
 #include "common/progress.h"
 
 #include <cstdio>
@@ -80,6 +81,7 @@ Ctrl-C stops a running command cleanly; a second Ctrl-C ends it at once.
 } // namespace
 
 int main(int argc, char** argv) {
+    layerlab::keepFreedHostMemory();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::fputs(kUsage, args.empty() ? stderr : stdout);

@@ -1,6 +1,7 @@
 #include "test_helpers.h"
 
 #include "common/error.h"
+#include "common/host_allocator.h"
 #include "io/file_tree.h"
 #include "io/line_reader.h"
 #include "io/safetensors.h"
@@ -19,6 +20,10 @@
 #include <sstream>
 #include <ucontext.h>
 #include <unistd.h>
+
+// The core tests run the model as the workbench and the CLI do: freed host memory kept in the heap
+// (set before main, so before any tensor).
+[[maybe_unused]] static const bool hostAllocatorSet = (layerlab::keepFreedHostMemory(), true);
 
 namespace layerlab::test {
 

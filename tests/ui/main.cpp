@@ -1,11 +1,14 @@
 // GoogleTest inside a QApplication: item models, widgets and queued calls need one.
 
+#include "common/host_allocator.h"
+
 #include <QApplication>
 #include <QStandardPaths>
 
 #include <gtest/gtest.h>
 
 int main(int argc, char** argv) {
+    layerlab::keepFreedHostMemory(); // as the workbench does
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
     // Keep the tests' recent models and window state out of the user's settings.
     QStandardPaths::setTestModeEnabled(true);

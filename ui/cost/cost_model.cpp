@@ -144,7 +144,7 @@ CostModel::Cell CostModel::cell(int row) const {
         if (row == LossRow) return q->hasLoss ? std::optional(q->loss) : std::nullopt;
         if (row == PerplexityRow) return q->hasLoss ? std::optional(q->perplexity) : std::nullopt;
         const size_t t = static_cast<size_t>((row - FirstTaskRow) / 2);
-        if (t >= q->tasks.size()) return std::nullopt;
+        if (t >= q->tasks.size() || q->tasksPending) return std::nullopt;
         return (row - FirstTaskRow) % 2 == 0 ? q->tasks[t].acc : q->tasks[t].accNorm;
     };
     c.full = pick(b);
@@ -195,7 +195,12 @@ QVariant CostModel::data(const QModelIndex& index, int role) const {
     case ValueRole:
         return v ? QVariant(*v) : QVariant();
     case Qt::DisplayRole: {
-        if (!v) return row >= LossRow ? QStringLiteral("\u2014") : QString();
+        if (!v) {
+            // A task still running for the shown removal set: an ellipsis, not a dash.
+            const auto& pending = col == FullColumn ? shownBaseline() : e;
+            if (row >= FirstTaskRow && pending && pending->tasksPending) return QStringLiteral("\u2026");
+            return row >= LossRow ? QStringLiteral("\u2014") : QString();
+        }
         if (col != ChangeColumn) return format(row, *v);
         const QString sign = *v > 0 ? QStringLiteral("+") : QString();
         QString text = row >= FirstTaskRow ? sign + QString::number(100.0 * *v, 'f', 1) + tr(" pt")

@@ -52,17 +52,22 @@ void EvaluationController::evaluate() {
                              [&](auto loaded) { ctx.post([ws, loaded] { ws->setInputs(loaded); }); });
             for (int level = 0; level < kQuickLevels; ++level) {
                 const auto sizes = quickLevel(settings, level);
+                // The quick loss is shown as soon as it is known; the refined one waits for its
+                // tasks, so that the quick task numbers are not replaced by pending ones.
+                std::function<void(const QuickEvaluation&)> early;
+                if (level == 0)
+                    early = [&](const QuickEvaluation& r) { ctx.post([ws, r] { ws->addEvaluation(r); }); };
                 if (!baselines[level]) {
-                    const auto r =
-                        runQuickEvaluation(*model, tokenizer.get(), *in, level, sizes, full, ctx.progress());
+                    const auto r = runQuickEvaluation(*model, tokenizer.get(), *in, level, sizes, full,
+                                                      ctx.progress(), early);
                     ctx.post([ws, r] { ws->addEvaluation(r); });
                 } else if (mask.empty()) {
                     // Back to the full model: its known result is the current one again.
                     ctx.post([ws, r = *baselines[level]] { ws->addEvaluation(r); });
                 }
                 if (!mask.empty()) {
-                    const auto r =
-                        runQuickEvaluation(*model, tokenizer.get(), *in, level, sizes, mask, ctx.progress());
+                    const auto r = runQuickEvaluation(*model, tokenizer.get(), *in, level, sizes, mask,
+                                                      ctx.progress(), early);
                     ctx.post([ws, r] { ws->addEvaluation(r); });
                 }
 

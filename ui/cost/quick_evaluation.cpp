@@ -16,7 +16,8 @@ QuickLevel quickLevel(const DataSettings& settings, int level) {
 
 QuickEvaluation runQuickEvaluation(const Model& model, const Tokenizer* tokenizer,
                                    const EvaluationInputs& inputs, int level, const QuickLevel& sizes,
-                                   const LayerMask& mask, const Progress& progress) {
+                                   const LayerMask& mask, const Progress& progress,
+                                   const std::function<void(const QuickEvaluation&)>& onLoss) {
     QuickEvaluation r;
     r.level = level;
     r.mask = mask;
@@ -28,6 +29,13 @@ QuickEvaluation runQuickEvaluation(const Model& model, const Tokenizer* tokenize
         r.perplexity = loss.perplexity;
         r.tokens = loss.tokens;
         r.windows = loss.sequences;
+        if (onLoss && !inputs.tasks.empty()) {
+            QuickEvaluation partial = r;
+            partial.tasksPending = true;
+            for (const auto& t : inputs.tasks)
+                partial.tasks.push_back({t.name});
+            onLoss(partial);
+        }
     }
     for (const auto& full : inputs.tasks) {
         if (!tokenizer) throw Error(full.description.file, "needs the model's tokenizer");

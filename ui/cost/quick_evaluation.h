@@ -4,6 +4,7 @@
 // or two), then on a larger one.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct QuickEvaluation {
     int level = 0;  // 0: quick, 1: refined
     LayerMask mask; // what was evaluated
     bool hasLoss = false;
+    bool tasksPending = false; // the loss is in, the tasks (named, no scores yet) are still running
     double loss = 0, perplexity = 0;
     int64_t tokens = 0, windows = 0;
     std::vector<TaskScore> tasks;
@@ -38,8 +40,11 @@ constexpr int kQuickLevels = 2;
 QuickLevel quickLevel(const DataSettings& settings, int level);
 
 // Throws Error when the model cannot evaluate the inputs (no tokenizer for tasks), Cancelled.
+// onLoss, when given and there are tasks, receives the result as soon as the loss is known (with
+// tasksPending set), so that the loss can be shown without waiting for the tasks.
 QuickEvaluation runQuickEvaluation(const Model& model, const Tokenizer* tokenizer,
                                    const EvaluationInputs& inputs, int level, const QuickLevel& sizes,
-                                   const LayerMask& mask, const Progress& progress);
+                                   const LayerMask& mask, const Progress& progress,
+                                   const std::function<void(const QuickEvaluation&)>& onLoss = {});
 
 } // namespace layerlab::ui

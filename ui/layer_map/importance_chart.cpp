@@ -72,6 +72,10 @@ void ImportanceChart::refreshMetrics() {
     rebuild();
 }
 
+int layerLabelStep(int layers) {
+    return layers <= kLabelEveryLayerUpTo ? 1 : layers <= 100 ? 5 : 10;
+}
+
 void ImportanceChart::rebuild() {
     auto* chart = new QChart;
     chart->setTitle(title());
@@ -111,6 +115,23 @@ void ImportanceChart::rebuild() {
     chart->addAxis(y, Qt::AlignLeft);
     series->attachAxis(x);
     series->attachAxis(y);
+    // Past 32 layers one label per bar runs together (Llama-2-70B has 80): the category labels
+    // give way to a value axis on the same [-0.5, n - 0.5] coordinates, labelled every 5th or
+    // 10th layer at the bars' centres.
+    if (layers > kLabelEveryLayerUpTo) {
+        x->setLabelsVisible(false);
+        x->setTitleVisible(false);
+        x->setGridLineVisible(false);
+        auto* numbers = new QValueAxis;
+        numbers->setRange(-0.5, layers - 0.5);
+        numbers->setTickType(QValueAxis::TicksDynamic);
+        numbers->setTickAnchor(0);
+        numbers->setTickInterval(layerLabelStep(layers));
+        numbers->setLabelFormat(QStringLiteral("%d"));
+        numbers->setTitleText(x->titleText());
+        numbers->setGridLineVisible(false);
+        chart->addAxis(numbers, Qt::AlignBottom);
+    }
 
     // Standard-error whiskers: one short vertical line per bar, placed on the category axis'
     // [-0.5, n - 0.5] coordinates through a hidden value axis.

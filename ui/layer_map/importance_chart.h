@@ -13,6 +13,11 @@ namespace layerlab::ui {
 
 class Workspace;
 
+// Layers labelled on the chart's axis: every one up to kLabelEveryLayerUpTo layers, else every 5th
+// (every 10th past 100).
+constexpr int kLabelEveryLayerUpTo = 32;
+int layerLabelStep(int layers);
+
 class ImportanceChart : public QWidget {
     Q_OBJECT
 public:

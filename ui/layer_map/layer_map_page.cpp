@@ -7,6 +7,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -23,10 +24,13 @@ LayerMapPage::LayerMapPage(Workspace* workspace, QWidget* parent)
       view_(new QTableView(this)), legend_(new HeatmapLegend(this)), angularN_(new QSpinBox(this)),
       value_(new QComboBox(this)), rankView_(new QCheckBox(tr("Rank view"), this)),
       compute_(new QPushButton(tr("Compute importance"), this)) {
-    auto* controls = new QHBoxLayout;
-    auto* more = new QHBoxLayout;
-    controls->addWidget(new QLabel(tr("Metrics:"), this));
-    more->addWidget(new QLabel(tr("Update norms:"), this));
+    // Three checkboxes per row, so that the page fits beside both docks on a 1366-pixel screen.
+    auto* controls = new QGridLayout;
+    constexpr int kPerRow = 3;
+    int metricIndex = 0, normIndex = 0;
+    const int normRow0 = 2;
+    controls->addWidget(new QLabel(tr("Metrics:"), this), 0, 0);
+    controls->addWidget(new QLabel(tr("Update norms:"), this), normRow0, 0);
     const std::vector<std::pair<std::string, QString>> tips = {
         {"cosine", tr("1 - cos(input, output) of each unit; one forward pass")},
         {"angular", tr("angular distance between the residual stream n blocks apart (block runs)")},
@@ -44,29 +48,36 @@ LayerMapPage::LayerMapPage(Workspace* workspace, QWidget* parent)
         auto* box = new QCheckBox(QString::fromStdString(name), this);
         box->setToolTip(tip);
         box->setChecked(name == "cosine");
-        (norm ? more : controls)->addWidget(box);
         metrics_.emplace_back(name, box);
+        QWidget* cell = box;
         if (name == "angular") {
             angularN_->setRange(1, 64);
             angularN_->setValue(2);
             angularN_->setPrefix(tr("n="));
             angularN_->setToolTip(tr("Blocks per run for the angular distance"));
-            controls->addWidget(angularN_);
+            cell = new QWidget(this);
+            auto* pair = new QHBoxLayout(cell);
+            pair->setContentsMargins(0, 0, 0, 0);
+            pair->addWidget(box);
+            pair->addWidget(angularN_);
+            pair->addStretch(1);
         }
+        int& index = norm ? normIndex : metricIndex;
+        controls->addWidget(cell, (norm ? normRow0 : 0) + index / kPerRow, 1 + index % kPerRow);
+        ++index;
     }
-    more->addSpacing(12);
-    more->addWidget(new QLabel(tr("Value function:"), this));
+    const int lastRow = normRow0 + (normIndex + kPerRow - 1) / kPerRow;
+    controls->addWidget(new QLabel(tr("Value function:"), this), lastRow, 0);
     for (const auto& v : valueFunctionNames())
         value_->addItem(QString::fromStdString(v));
     value_->setToolTip(tr("What drop_loss, shapley and present_absent measure a masked model by: its loss, "
                           "the L2 distance of its logits to the full model's, the KL divergence from the "
                           "full model, or the loss on the right answers of the first task file. Scores "
                           "other than the loss are named drop_kl, shapley_logit_l2, ..."));
-    more->addWidget(value_);
-    more->addStretch(1);
-    controls->addWidget(compute_);
-    controls->addStretch(1);
-    controls->addWidget(rankView_);
+    controls->addWidget(value_, lastRow, 1);
+    controls->addWidget(compute_, lastRow, 2);
+    controls->addWidget(rankView_, lastRow, 3);
+    controls->setColumnStretch(kPerRow + 1, 1);
     rankView_->setToolTip(tr("Show each column's ranks (1 = least important) instead of values"));
 
     proxy_->setSourceModel(model_);
@@ -85,7 +96,6 @@ LayerMapPage::LayerMapPage(Workspace* workspace, QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(controls);
-    layout->addLayout(more);
     layout->addWidget(view_, 1);
     layout->addWidget(legend_);
 

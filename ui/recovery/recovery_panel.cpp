@@ -29,15 +29,15 @@ RecoveryPanel::RecoveryPanel(Workspace* workspace, QWidget* parent)
       chartView_(new QChartView(this)) {
     method_->addItem(tr("bias (mean update)"), static_cast<int>(RecoveryMethod::Bias));
     method_->addItem(tr("low-rank map"), static_cast<int>(RecoveryMethod::LowRank));
-    method_->addItem(tr("fold-linear (exports as a plain checkpoint)"),
-                     static_cast<int>(RecoveryMethod::FoldLinear));
+    method_->addItem(tr("fold-linear map"), static_cast<int>(RecoveryMethod::FoldLinear));
     method_->addItem(tr("learned bias"), static_cast<int>(RecoveryMethod::LearnedBias));
     method_->addItem(tr("learned low-rank map"), static_cast<int>(RecoveryMethod::LearnedLowRank));
     method_->addItem(tr("LoRA on the kept layers"), static_cast<int>(RecoveryMethod::Lora));
     method_->setToolTip(tr("bias: each removed unit's mean update over the calibration tokens.\n"
                            "low-rank: h -> B A x + b fitted by ridge least squares, truncated to the rank.\n"
                            "fold-linear: for each run of removed blocks, a linear map of the FFN output\n"
-                           "of the block before it, folded into that FFN's down_proj on export.\n"
+                           "of the block before it, folded into that FFN's down_proj on export, which\n"
+                           "then writes a plain checkpoint (whole blocks only).\n"
                            "learned: the same, started from the fit and trained with AdamW on the\n"
                            "next-token loss with the units removed.\n"
                            "LoRA: low-rank corrections of the kept layers' projections, trained alone."));

@@ -17,8 +17,9 @@ SessionEvaluation toSession(const QuickEvaluation& e, const std::string& role) {
     s.perplexity = e.perplexity;
     s.tokens = e.tokens;
     s.windows = e.windows;
-    for (const auto& t : e.tasks)
-        s.tasks.push_back({t.task, t.acc, t.accNorm, t.accStderr, t.accNormStderr, t.items});
+    if (!e.tasksPending) // a result whose tasks are still running is stored with its loss only
+        for (const auto& t : e.tasks)
+            s.tasks.push_back({t.task, t.acc, t.accNorm, t.accStderr, t.accNormStderr, t.items});
     return s;
 }
 

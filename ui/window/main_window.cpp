@@ -27,12 +27,14 @@
 #include <QDragEnterEvent>
 #include <QFileInfo>
 #include <QGroupBox>
+#include <QGuiApplication>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
@@ -69,7 +71,8 @@ MainWindow::MainWindow(QWidget* parent)
     setWindowTitle(tr("LayerLab"));
     setObjectName(QStringLiteral("MainWindow"));
     setAcceptDrops(true);
-    resize(1400, 860);
+    if (const auto* screen = QGuiApplication::primaryScreen())
+        resize(initialWindowSize(screen->availableGeometry().size()));
     workspace_->setDataSettings(defaultDataSettings());
 
     buildLayout();
@@ -83,6 +86,10 @@ MainWindow::MainWindow(QWidget* parent)
     costPanel_->setAutoEvaluate(settings.value(QStringLiteral("autoEvaluate"), false).toBool());
     modelPanel_->setDevice(settings.value(QStringLiteral("device"), QStringLiteral("cpu")).toString());
     modelPanel_->setDtype(settings.value(QStringLiteral("dtype"), QStringLiteral("f32")).toString());
+}
+
+QSize initialWindowSize(const QSize& available) {
+    return QSize(1600, 960).boundedTo(available);
 }
 
 MainWindow::~MainWindow() {
@@ -132,6 +139,9 @@ void MainWindow::buildLayout() {
 }
 
 void MainWindow::buildStatusBar() {
+    // A long status message is cut, rather than widening the window past the screen.
+    status_->setMinimumWidth(1);
+    status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     statusBar()->addWidget(status_, 1);
     progress_->setMinimumWidth(220);
     statusBar()->addPermanentWidget(progress_);

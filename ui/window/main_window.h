@@ -38,6 +38,10 @@ class RecoveryPanel;
 class ReportExporter;
 class Workspace;
 
+// The window's first size on a screen with this much room: the designed 1600 x 960, or the whole
+// available area where that is smaller (a saved geometry wins over both).
+QSize initialWindowSize(const QSize& available);
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:

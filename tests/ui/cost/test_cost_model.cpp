@@ -87,6 +87,26 @@ TEST_F(CostFixture, EvaluationAgainstTheFullModel) {
     EXPECT_TRUE(model.index(CostModel::LossRow, CostModel::PrunedColumn).data(CostModel::StaleRole).toBool());
 }
 
+TEST_F(CostFixture, TheLossShowsWhileTheTasksRun) {
+    ws.addEvaluation(evaluation("", 3.0, 0.40));
+    ws.setMask(LayerMask::parse("attn:2", 10));
+    auto partial = evaluation("attn:2", 3.2, 0);
+    partial.tasksPending = true;
+    partial.tasks[0] = {"next_verse"};
+    ws.addEvaluation(partial);
+    ASSERT_EQ(model.rowCount(), CostModel::FirstTaskRow + 2); // the task rows stay
+    EXPECT_DOUBLE_EQ(value(CostModel::LossRow, CostModel::PrunedColumn), 3.2);
+    EXPECT_NEAR(value(CostModel::LossRow, CostModel::ChangeColumn), 0.2, 1e-12);
+    for (int col : {CostModel::PrunedColumn, CostModel::ChangeColumn}) {
+        const auto cell = model.index(CostModel::FirstTaskRow, col);
+        EXPECT_FALSE(cell.data(CostModel::ValueRole).isValid()); // no 0% while it runs
+        EXPECT_EQ(cell.data().toString(), QStringLiteral("\u2026"));
+    }
+    EXPECT_DOUBLE_EQ(value(CostModel::FirstTaskRow, CostModel::FullColumn), 0.40);
+    ws.addEvaluation(evaluation("attn:2", 3.2, 0.35));
+    EXPECT_NEAR(value(CostModel::FirstTaskRow, CostModel::ChangeColumn), -0.05, 1e-12);
+}
+
 TEST_F(CostFixture, BlockAndSubLayersCountOnce) {
     // block 3, attention of 5, and attention of 3 again (already off with its block)
     ws.setMask(LayerMask::parse("block:3,attn:5,attn:3", 10));
