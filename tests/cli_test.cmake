@@ -122,6 +122,39 @@ if(bpb LESS_EQUAL 0 OR wppl LESS_EQUAL 1 OR ntok GREATER 5 OR ntok LESS 1 OR rea
   message(FATAL_ERROR "demo eval: ${demo}")
 endif()
 
+# --log-samples: one line per item with what lm-eval's --log_samples keeps; the picks agree with
+# the accuracies of the JSON report.
+run_cli(0 eval --tasks ${DATA}/lm_eval/rules.jsonl --log-samples ${WORK}/samples.jsonl --json ${WORK}/tasks.json --quiet)
+file(STRINGS ${WORK}/samples.jsonl lines)
+list(LENGTH lines nlines)
+file(READ ${WORK}/tasks.json tasks)
+string(JSON acc GET "${tasks}" tasks rules acc)
+string(JSON items GET "${tasks}" tasks rules items)
+set(right 0)
+foreach(line IN LISTS lines)
+  string(JSON label GET "${line}" label)
+  string(JSON pred GET "${line}" predicted)
+  string(JSON nll LENGTH "${line}" log_likelihoods)
+  string(JSON ngreedy LENGTH "${line}" is_greedy)
+  string(JSON ntok LENGTH "${line}" continuation_tokens)
+  if(NOT nll EQUAL ngreedy OR NOT nll EQUAL ntok)
+    message(FATAL_ERROR "--log-samples line without one entry per choice: ${line}")
+  endif()
+  if(label EQUAL pred)
+    math(EXPR right "${right} + 1")
+  endif()
+endforeach()
+# acc in millionths (CMake's math has no floating point): integer part and six decimals.
+string(REGEX MATCH "^([0-9]+)\\.?([0-9]*)" _ "${acc}")
+string(SUBSTRING "${CMAKE_MATCH_2}000000" 0 6 frac)
+math(EXPR acc_micro "${CMAKE_MATCH_1} * 1000000 + ${frac}")
+math(EXPR want_micro "${right} * 1000000 / ${items}")
+math(EXPR off "${acc_micro} - ${want_micro}")
+if(NOT nlines EQUAL items OR off GREATER 1 OR off LESS -1)
+  message(FATAL_ERROR "--log-samples: ${nlines} lines, ${right} right; the report says ${items} items, acc ${acc}")
+endif()
+run_cli(2 eval --log-samples ${WORK}/x.jsonl --quiet)
+
 # recover: low-rank maps for attention 1 and block 2, saved and loaded back by eval. (The random
 # reference weights give adapters nothing to recover, so the guard would drop them: --no-guard.
 # That recovery helps a trained model is tested on the demo model in test_adapter_fit.cpp.)

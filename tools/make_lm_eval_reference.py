@@ -21,7 +21,11 @@ line by line (the harness itself needs packages and data this machine cannot fet
   continuation_enc)[-(max_length + 1):][:-1], max_length from config.max_position_embeddings; the
   log-softmax of the last len(continuation_enc) logits, gathered at the continuation tokens, summed.
 - lm_eval/api/task.py, ConfigurableTask.process_results (multiple_choice): pred = argmax(lls),
-  pred_norm = argmax(lls / len(choice)) with len in characters of the choice (no delimiter).
+  pred_norm = argmax(lls / len(choice)) with len in characters of the choice (no delimiter),
+  pred_byte = argmax(lls / len(choice.encode("utf-8"))) for acc_bytes, and exact_match =
+  is_greedy[gold].
+- lm_eval/models/huggingface.py, HFLM._loglikelihood_tokens: is_greedy = every continuation token
+  is the argmax of its logits.
 The doc's continuation is target_delimiter + choice = " " + choice (ConfigurableTask.construct_requests).
 
 Run where PyTorch and transformers are installed:  python3 tools/make_lm_eval_reference.py [--model resources/demo]
@@ -91,7 +95,9 @@ def loglikelihood(model, ctx, cont, max_length):
     with torch.no_grad():
         logits = torch.log_softmax(model(inp).logits.float(), dim=-1)[0]
     logits = logits[inp.shape[1] - len(cont):]
-    return float(logits.gather(1, torch.tensor(cont).unsqueeze(-1)).sum()), len((ctx + cont)[-(max_length + 1):])
+    greedy = bool((logits.argmax(dim=-1) == torch.tensor(cont)).all())
+    ll = float(logits.gather(1, torch.tensor(cont).unsqueeze(-1)).sum())
+    return ll, len((ctx + cont)[-(max_length + 1):]), greedy
 
 
 def main():
@@ -112,21 +118,24 @@ def main():
     differs = 0
     with open(os.path.join(args.out, "rules_reference.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for it in items:
-            lls, conts, fed = [], [], []
+            lls, conts, fed, greedy = [], [], [], []
             for choice in it["choices"]:
                 ctx, cont = encode_request(tok, it["context"], " " + choice, prefix_id)
-                ll, n = loglikelihood(model, ctx, cont, max_length)
+                ll, n, is_greedy = loglikelihood(model, ctx, cont, max_length)
                 lls.append(ll)
+                greedy.append(is_greedy)
                 conts.append(len(cont))
                 fed.append(n - 1)
             lls = np.array(lls)
             pred = int(np.argmax(lls))
             pred_norm = int(np.argmax(lls / np.array([float(len(c)) for c in it["choices"]])))
+            pred_bytes = int(np.argmax(lls / np.array([float(len(c.encode("utf-8"))) for c in it["choices"]])))
             # What LayerLab did before (1 + UTF-8 bytes): the test must be able to tell the two apart.
             old = int(np.argmax(lls / np.array([1.0 + len(c.encode("utf-8")) for c in it["choices"]])))
             differs += old != pred_norm
             f.write(json.dumps({"id": it["id"], "loglik": [round(v, 6) for v in lls.tolist()], "cont_tokens": conts,
-                                "tokens_fed": fed, "pred": pred, "pred_norm": pred_norm}) + "\n")
+                                "tokens_fed": fed, "pred": pred, "pred_norm": pred_norm, "pred_bytes": pred_bytes,
+                                "is_greedy": greedy}) + "\n")
             print(it["id"], "pred", pred, "pred_norm", pred_norm, "per-byte rule", old, "fed", fed)
     print(f"acc_norm picks that the per-byte rule gets wrong: {differs} of {len(items)}")
 

@@ -24,10 +24,12 @@ int runEval(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
     names.insert(dataOptionNames().begin(), dataOptionNames().end());
     names.insert({"remove", "batch-size", "save-logits", "json", "tasks", "max-items", "generate",
-                  "max-new-tokens", "temperature", "top-p"});
+                  "max-new-tokens", "temperature", "top-p", "log-samples"});
     auto flags = dataFlagNames();
     flags.insert("quiet");
     Arguments args(argv, names, flags);
+    const auto samplesPath = args.get("log-samples");
+    if (samplesPath && !args.get("tasks")) throw UsageError("--log-samples needs --tasks");
     TerminalProgress bar(!args.flag("quiet"));
     auto progress = bar.progress();
 
@@ -67,15 +69,38 @@ int runEval(const std::vector<std::string>& argv) {
     }
 
     nlohmann::ordered_json tasks = nlohmann::ordered_json::object();
+    std::string samples; // one JSON line per item, as lm-eval's --log_samples keeps them
     if (const auto taskList = loadTasks(args, progress); !taskList.empty()) {
         const auto tokenizer = Tokenizer::load(model->dir());
         for (const auto& task : taskList) {
             const auto r = evaluateMultipleChoice(*model, tokenizer, task, mask,
                                                   {args.getInt("batch-size", 8)}, progress);
+            for (size_t i = 0; samplesPath && i < task.items.size(); ++i) {
+                nlohmann::ordered_json lls = nlohmann::ordered_json::array(), counts = lls, greedy = lls;
+                for (const auto& c : r.scores[i]) {
+                    lls.push_back(c.logLikelihood);
+                    counts.push_back(c.tokens);
+                    greedy.push_back(c.greedy);
+                }
+                samples += nlohmann::ordered_json({{"task", r.task},
+                                                   {"id", task.items[i].id},
+                                                   {"label", task.items[i].label},
+                                                   {"log_likelihoods", lls},
+                                                   {"continuation_tokens", counts},
+                                                   {"is_greedy", greedy},
+                                                   {"predicted", r.predicted[i]},
+                                                   {"predicted_norm", r.predictedNorm[i]},
+                                                   {"predicted_bytes", r.predictedBytes[i]}})
+                               .dump() +
+                           "\n";
+            }
             tasks[r.task] = {{"acc", r.acc},
                              {"acc_norm", r.accNorm},
+                             {"acc_bytes", r.accBytes},
+                             {"exact_match", r.exactMatch},
                              {"acc_stderr", r.accStderr},
                              {"acc_norm_stderr", r.accNormStderr},
+                             {"acc_bytes_stderr", r.accBytesStderr},
                              {"items", r.items},
                              {"tokens", r.tokens},
                              {"elapsed_s", r.seconds},
@@ -83,6 +108,7 @@ int runEval(const std::vector<std::string>& argv) {
         }
     }
     bar.finishLine();
+    if (samplesPath) writeFileAtomically(*samplesPath, samples);
 
     nlohmann::ordered_json generation;
     if (auto prompt = args.get("generate")) {

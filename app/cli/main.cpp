@@ -25,8 +25,10 @@ commands:
   eval      [--model DIR] [--data FILE] [--tasks T1.jsonl,T2.jsonl] [--max-items N]
             [--generate PROMPT [--max-new-tokens N] [--temperature T] [--top-p P]]
             [--remove SPEC] [--batch-size B] [--save-logits OUT.safetensors] [--json OUT.json]
-            loss, perplexity, word perplexity and bits per byte, multiple-choice accuracy and a
-            generated sample, with the units in SPEC removed
+            [--log-samples OUT.jsonl]
+            loss, perplexity, word perplexity and bits per byte, multiple-choice accuracy
+            (lm-eval v0.4.12 rules: acc, acc_norm, acc_bytes, exact_match; --log-samples writes
+            each item's scores) and a generated sample, with the units in SPEC removed
   importance [--model DIR] [--data FILE] [--metrics cosine,angular,drop_loss,taylor,shapley,...]
             [--granularity block,attn,ffn] [--angular-n N] [--value-function loss|logit_l2|kl|
             task_loss:TASK.jsonl] [--shapley-estimator permutation|present-absent|both]

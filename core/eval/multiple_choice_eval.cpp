@@ -142,6 +142,7 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
         for (size_t c = 0; c < item.choices.size(); ++c) {
             auto w = choiceWindow(tokenizer, item, c, maxLengthOf(model), task.name);
             result.scores[i][c].characters = codePoints(item.choices[c]);
+            result.scores[i][c].bytes = static_cast<int64_t>(item.choices[c].size());
             requests.push_back({i, c, std::move(w.ids), w.contextTokens});
         }
     }
@@ -172,18 +173,26 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
         // device. The last token is only predicted, never fed (as the harness does): at most the
         // model's length goes in, so dynamic RoPE scaling never starts.
         auto logits = model.forward(onDevice.narrow(1, 0, longest - 1), mask).to(torch::kFloat32);
-        auto chosen = logits.gather(-1, onDevice.narrow(1, 1, longest - 1).to(logits.device()).unsqueeze(-1))
-                          .squeeze(-1);
+        const auto next = onDevice.narrow(1, 1, longest - 1).to(logits.device());
+        auto chosen = logits.gather(-1, next.unsqueeze(-1)).squeeze(-1);
         auto tokenLogp = (chosen - logits.logsumexp(-1)).to(torch::kCPU, torch::kFloat64).contiguous();
+        // is_greedy (lm_eval/models/huggingface.py, _loglikelihood_tokens): the argmax at every
+        // continuation position is the continuation's token.
+        auto isArgmax = logits.argmax(-1).eq(next).to(torch::kCPU).contiguous();
         logits = torch::Tensor();
         auto lp = tokenLogp.accessor<double, 2>();
+        auto top = isArgmax.accessor<bool, 2>();
         for (int64_t r = 0; r < n; ++r) {
             const auto& q = requests[static_cast<size_t>(b + r)];
             auto& score = result.scores[q.item][q.choice];
             double sum = 0;
-            for (int64_t t = q.contextTokens; t < static_cast<int64_t>(q.ids.size()); ++t)
+            bool greedy = true;
+            for (int64_t t = q.contextTokens; t < static_cast<int64_t>(q.ids.size()); ++t) {
                 sum += lp[r][t - 1];
+                greedy = greedy && top[r][t - 1];
+            }
             score.logLikelihood = sum;
+            score.greedy = greedy;
             score.tokens = static_cast<int64_t>(q.ids.size()) - q.contextTokens;
         }
         progress.report("multiple choice: " + task.name, b + n, total, "continuations");
@@ -193,23 +202,33 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
 
     // ConfigurableTask.process_results for multiple_choice (lm_eval/api/task.py, v0.4.12):
     // pred = argmax(lls), pred_norm = argmax(lls / len(choice)), len in characters, without the
-    // delimiter.
-    int64_t right = 0, rightNorm = 0;
+    // delimiter; pred_byte = argmax(lls / len(choice.encode("utf-8"))); exact_match =
+    // is_greedy[gold].
+    int64_t right = 0, rightNorm = 0, rightBytes = 0, exact = 0;
     for (size_t i = 0; i < task.items.size(); ++i) {
-        std::vector<double> lls, perCharacter;
+        std::vector<double> lls, perCharacter, perByte;
         for (const auto& score : result.scores[i]) {
             lls.push_back(score.logLikelihood);
             perCharacter.push_back(score.logLikelihood / static_cast<double>(score.characters));
+            perByte.push_back(score.logLikelihood / static_cast<double>(score.bytes));
         }
+        const int64_t gold = task.items[i].label;
         result.predicted.push_back(static_cast<int64_t>(argmax(lls)));
         result.predictedNorm.push_back(static_cast<int64_t>(argmax(perCharacter)));
-        right += result.predicted.back() == task.items[i].label;
-        rightNorm += result.predictedNorm.back() == task.items[i].label;
+        result.predictedBytes.push_back(static_cast<int64_t>(argmax(perByte)));
+        right += result.predicted.back() == gold;
+        rightNorm += result.predictedNorm.back() == gold;
+        rightBytes += result.predictedBytes.back() == gold;
+        exact += result.scores[i][static_cast<size_t>(gold)].greedy;
     }
-    result.acc = static_cast<double>(right) / static_cast<double>(result.items);
-    result.accNorm = static_cast<double>(rightNorm) / static_cast<double>(result.items);
+    const auto n = static_cast<double>(result.items);
+    result.acc = static_cast<double>(right) / n;
+    result.accNorm = static_cast<double>(rightNorm) / n;
+    result.accBytes = static_cast<double>(rightBytes) / n;
+    result.exactMatch = static_cast<double>(exact) / n;
     result.accStderr = stderrOfMean(result.acc, result.items);
     result.accNormStderr = stderrOfMean(result.accNorm, result.items);
+    result.accBytesStderr = stderrOfMean(result.accBytes, result.items);
     return result;
 } catch (const std::exception& e) {
     rethrowIfOutOfMemory(e, "scoring multiple-choice answers");

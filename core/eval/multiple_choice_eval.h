@@ -1,7 +1,8 @@
 #pragma once
 // Multiple-choice accuracy by lm-evaluation-harness' rules (v0.4.12; multiple_choice_eval.cpp
 // cites the files): for each item, the log-likelihood of every continuation " " + choice given the
-// context; acc takes the highest total, acc_norm the highest per character of the choice. The
+// context; acc takes the highest total, acc_norm the highest per character of the choice,
+// acc_bytes the highest per UTF-8 byte, exact_match whether the right continuation is greedy. The
 // context's trailing whitespace moves to the continuation, whose tokens are the tail of
 // encode(context + continuation) after encode(context); an empty context is the BOS token (EOS
 // without one); an item longer than max_position_embeddings loses context tokens from the left.
@@ -22,17 +23,22 @@ struct ChoiceScore {
     double logLikelihood = 0;
     int64_t tokens = 0;     // continuation tokens scored
     int64_t characters = 0; // code points of the choice (Python's len), what acc_norm divides by
+    int64_t bytes = 0;      // UTF-8 bytes of the choice, what acc_bytes divides by
+    bool greedy = false;    // every continuation token is the argmax of its logits (is_greedy)
 };
 
 struct MultipleChoiceResult {
     std::string task;
     int64_t items = 0;
     double acc = 0, accNorm = 0;
-    double accStderr = 0, accNormStderr = 0;       // binomial standard error of the mean
-    std::vector<std::vector<ChoiceScore>> scores;  // [item][choice]
-    std::vector<int64_t> predicted, predictedNorm; // [item]: the choice acc and acc_norm pick
-    int64_t tokens = 0;                            // tokens through the model (padding not counted)
-    double seconds = 0;                            // scoring only (not tokenizing)
+    double accStderr = 0, accNormStderr = 0;      // binomial standard error of the mean
+    double accBytes = 0, accBytesStderr = 0;      // argmax of log-likelihood per UTF-8 byte of the choice
+    double exactMatch = 0;                        // the right choice's continuation is the greedy one
+    std::vector<std::vector<ChoiceScore>> scores; // [item][choice]
+    // [item]: the choice acc, acc_norm and acc_bytes pick
+    std::vector<int64_t> predicted, predictedNorm, predictedBytes;
+    int64_t tokens = 0; // tokens through the model (padding not counted)
+    double seconds = 0; // scoring only (not tokenizing)
     double tokensPerSecond = 0;
 };
 

@@ -18,6 +18,7 @@
 #include "side_panel/model_panel.h"
 #include "workspace/demo_resources.h"
 #include "workspace/evaluation_inputs.h"
+#include "workspace/model_loading.h"
 #include "workspace/workspace.h"
 
 #include <QAction>
@@ -84,8 +85,11 @@ MainWindow::MainWindow(QWidget* parent)
     restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
     costPanel_->setAutoEvaluate(settings.value(QStringLiteral("autoEvaluate"), false).toBool());
-    modelPanel_->setDevice(settings.value(QStringLiteral("device"), QStringLiteral("cpu")).toString());
-    modelPanel_->setDtype(settings.value(QStringLiteral("dtype"), QStringLiteral("f32")).toString());
+    const auto first = defaultComputeChoice(computeDevices());
+    modelPanel_->setDevice(
+        settings.value(QStringLiteral("device"), QString::fromStdString(first.device)).toString());
+    modelPanel_->setDtype(
+        settings.value(QStringLiteral("dtype"), QString::fromStdString(first.dtype)).toString());
 }
 
 QSize initialWindowSize(const QSize& available) {

@@ -41,4 +41,10 @@ std::vector<ComputeDevice> computeDevices() {
     return out;
 }
 
+ComputeChoice defaultComputeChoice(const std::vector<ComputeDevice>& devices) {
+    for (const auto& d : devices)
+        if (d.name.rfind("cuda:", 0) == 0) return {d.name, "bf16"};
+    return {"cpu", "f32"};
+}
+
 } // namespace layerlab::ui

@@ -34,4 +34,11 @@ struct ComputeDevice {
 };
 std::vector<ComputeDevice> computeDevices();
 
+// What a first start offers (no saved choice): the first GPU in bf16 where there is one, the CPU
+// in f32 otherwise.
+struct ComputeChoice {
+    std::string device, dtype;
+};
+ComputeChoice defaultComputeChoice(const std::vector<ComputeDevice>& devices);
+
 } // namespace layerlab::ui

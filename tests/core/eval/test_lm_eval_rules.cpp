@@ -22,7 +22,7 @@ TEST(LmEvalRules, ScoresAndPicksMatchTheHarness) {
     std::ifstream in(test::dataDir() / "lm_eval" / "rules_reference.jsonl");
     std::string line;
     size_t items = 0;
-    int64_t right = 0, rightNorm = 0;
+    int64_t right = 0, rightNorm = 0, rightBytes = 0, exact = 0, greedyChoices = 0;
     for (; std::getline(in, line); ++items) {
         ASSERT_LT(items, task.items.size());
         const auto ref = nlohmann::json::parse(line);
@@ -33,15 +33,23 @@ TEST(LmEvalRules, ScoresAndPicksMatchTheHarness) {
                 << item.id << " " << c;
             EXPECT_NEAR(result.scores[items][c].logLikelihood, ref["loglik"][c].get<double>(), 2e-3)
                 << item.id << " choice " << c;
+            EXPECT_EQ(result.scores[items][c].greedy, ref["is_greedy"][c].get<bool>()) << item.id << " " << c;
+            greedyChoices += ref["is_greedy"][c].get<bool>();
         }
         EXPECT_EQ(result.predicted[items], ref["pred"].get<int64_t>()) << item.id;
         EXPECT_EQ(result.predictedNorm[items], ref["pred_norm"].get<int64_t>()) << item.id;
+        EXPECT_EQ(result.predictedBytes[items], ref["pred_bytes"].get<int64_t>()) << item.id;
         right += ref["pred"].get<int64_t>() == item.label;
         rightNorm += ref["pred_norm"].get<int64_t>() == item.label;
+        rightBytes += ref["pred_bytes"].get<int64_t>() == item.label;
+        exact += ref["is_greedy"][static_cast<size_t>(item.label)].get<bool>();
     }
     ASSERT_EQ(items, task.items.size());
     EXPECT_DOUBLE_EQ(result.acc, static_cast<double>(right) / static_cast<double>(items));
     EXPECT_DOUBLE_EQ(result.accNorm, static_cast<double>(rightNorm) / static_cast<double>(items));
+    EXPECT_DOUBLE_EQ(result.accBytes, static_cast<double>(rightBytes) / static_cast<double>(items));
+    EXPECT_DOUBLE_EQ(result.exactMatch, static_cast<double>(exact) / static_cast<double>(items));
+    EXPECT_GT(greedyChoices, 0); // the reference has greedy continuations: is_greedy is tested both ways
 }
 
 TEST(LmEvalRules, AnswerWindowsFitTheModel) {

@@ -48,3 +48,12 @@ TEST(ModelLoading, EveryDeviceTheMenuOffersCanBeLoadedOn) {
         std::any_of(devices.begin(), devices.end(), [](const auto& d) { return d.name == "auto"; });
     EXPECT_EQ(autoEntry, gpus > 1);
 }
+
+TEST(ModelLoading, AFirstStartPicksTheFirstGpuInBf16) {
+    EXPECT_EQ(defaultComputeChoice({{"cpu", "CPU"}}).device, "cpu");
+    EXPECT_EQ(defaultComputeChoice({{"cpu", "CPU"}}).dtype, "f32");
+    const std::vector<ComputeDevice> gpus = {
+        {"cpu", "CPU"}, {"cuda:0", "GPU 0"}, {"cuda:1", "GPU 1"}, {"auto", "All 2 GPUs"}};
+    EXPECT_EQ(defaultComputeChoice(gpus).device, "cuda:0");
+    EXPECT_EQ(defaultComputeChoice(gpus).dtype, "bf16");
+}
