@@ -27,29 +27,28 @@ public:
             stats_[first - 1].last = last;
     }
 
+    // The block before a run is seen after its attention (F comes from its FFN directly); the
+    // run's last block at its output.
     bool wants(int64_t layer, ResidualPoint point) const override {
-        if (point == ResidualPoint::BlockInput) return false;
-        if (stats_.count(layer)) return true;
+        if (point == ResidualPoint::AfterAttention) return stats_.count(layer) > 0;
         return point == ResidualPoint::BlockOutput && endsRun(layer);
     }
 
     void observe(int64_t layer, ResidualPoint point, const torch::Tensor& h) override {
         const int64_t H = h.size(-1);
-        if (auto it = stats_.find(layer); it != stats_.end()) {
-            auto& s = it->second;
-            if (point == ResidualPoint::AfterAttention) {
-                // F straight from the FFN, not as a difference of two rounded residuals: noise in
-                // the regressor would bias the fit in bf16.
-                const auto& b = model_.layer(layer).downBias;
-                auto update = model_.ffnUpdate(layer, h);
-                if (b.defined()) update = update - b.to(update.device(), update.scalar_type());
-                s.f = update.reshape({-1, H}).to(torch::kFloat32);
-                s.base = b.defined() ? h + b.to(h.device(), h.scalar_type()) : h;
-            }
+        if (point == ResidualPoint::AfterAttention) {
+            auto& s = stats_.at(layer);
+            // F straight from the FFN, not as a difference of two rounded residuals: noise in the
+            // regressor would bias the fit in bf16.
+            const auto& b = model_.layer(layer).downBias;
+            auto update = model_.ffnUpdate(layer, h);
+            if (b.defined()) update = update - b.to(update.device(), update.scalar_type());
+            s.f = update.reshape({-1, H}).to(torch::kFloat32);
+            s.base = b.defined() ? h + b.to(h.device(), h.scalar_type()) : h;
             return;
         }
         for (auto& [before, s] : stats_) {
-            if (s.last != layer || point != ResidualPoint::BlockOutput) continue;
+            if (s.last != layer) continue;
             auto t = (h - s.base.to(h.device())).reshape({-1, H}).to(torch::kFloat32);
             auto f = s.f.to(t.device());
             if (!s.ftf.defined()) {
