@@ -10,8 +10,8 @@ mkdir -p "$out"
 cd "$root"
 tools/device_build.sh > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 grep -c "warning:" "$out/build.log" | sed 's/^/compiler warnings: /'
-export LD_LIBRARY_PATH=/tmp/layerlab-sysroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
 b=build-device
+source $b/device-env.sh
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 echo "== tests on cuda"
 LAYERLAB_TEST_DEVICE=cuda $b/tests/layerlab_tests > "$out/tests_cuda.log" 2>&1

@@ -6,6 +6,11 @@
 #                                    tests again under ASan + UBSan (what CI runs)
 #   tools/workbench.sh deps          only install what is missing
 # Each stage prints its wall time; `test` ends with one line of counts.
+#
+# Which LibTorch: LAYERLAB_TORCH=cpu builds against Debian's libtorch-dev (CPU, preset "default",
+# build/); LAYERLAB_TORCH=cuda against the LibTorch inside an installed CUDA PyTorch (preset "gpu",
+# build-gpu/; needs the CUDA toolkit, nvcc). Unset, `start` takes cuda when both are found and cpu
+# otherwise, and `test` takes cpu, what CI runs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +20,29 @@ cd "$root"
 packages=(g++ cmake ninja-build pkg-config git mold libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
           libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev qt6-svg-dev
           libqt6opengl6-dev libgl-dev)
+torch=${LAYERLAB_TORCH:-}
+cuda_torch_prefix() { # the CMake prefix of an importable CUDA PyTorch, or nothing
+    python3 -c 'import torch; print(torch.utils.cmake_prefix_path if torch.version.cuda else "")' 2>/dev/null
+}
+[ -x /usr/local/cuda/bin/nvcc ] && PATH="$PATH:/usr/local/cuda/bin"
+if [ -z "$torch" ] && [ "${1:-start}" = start ]; then
+    torch=cpu
+    [ -n "$(cuda_torch_prefix)" ] && command -v nvcc >/dev/null 2>&1 && torch=cuda
+fi
+case "${torch:-cpu}" in
+cpu) torch=cpu preset=default ;;
+cuda)
+    preset=gpu
+    torch_prefix=$(cuda_torch_prefix || true)
+    if [ -z "$torch_prefix" ] || ! command -v nvcc >/dev/null 2>&1; then
+        echo "LAYERLAB_TORCH=cuda needs a PyTorch with CUDA (python3 -c 'import torch') and the CUDA toolkit's nvcc" >&2
+        exit 1
+    fi
+    # The LibTorch comes with PyTorch; Debian's CPU one and its BLAS are not needed.
+    packages=("${packages[@]/libtorch-dev/}")
+    packages=("${packages[@]/libopenblas0-pthread/}") ;;
+*) echo "LAYERLAB_TORCH is cpu or cuda, not $torch" >&2; exit 2 ;;
+esac
 # Node and npm (tokenizer parity tests only) may already come from elsewhere; Debian's npm then
 # conflicts, so they are installed only when the commands are missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
@@ -32,6 +60,7 @@ stage() { # stage NAME: prints how long the stage that just ended took
 install_missing() {
     local missing=()
     for p in "${packages[@]}"; do
+        [ -n "$p" ] || continue
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -43,9 +72,16 @@ install_missing() {
 }
 
 build() {
-    cmake --preset default >/dev/null
-    cmake --build --preset default -j "$jobs"
+    if [ "$torch" = cuda ]; then
+        echo "[workbench] GPU build: the LibTorch of $(python3 -c 'import torch; print("PyTorch", torch.__version__, "with CUDA", torch.version.cuda)') (build-gpu/)"
+        cmake --preset gpu -DCMAKE_PREFIX_PATH="$torch_prefix" >/dev/null
+    else
+        echo "[workbench] CPU build: Debian's libtorch-dev (build/)"
+        cmake --preset default >/dev/null
+    fi
+    cmake --build --preset "$preset" -j "$jobs"
 }
+binary_dir() { [ "$torch" = cuda ] && echo build-gpu || echo build; }
 
 jobs=$(nproc)
 command=${1:-start}
@@ -59,15 +95,22 @@ start)
     build
     stage "build"
     [ $# -gt 0 ] || set -- "$root/resources/demo"
-    exec build/app/layerlab "$@" ;;
+    exec "$(binary_dir)/app/layerlab" "$@" ;;
 test)
     install_missing
     stage "packages"
     build
     stage "build"
-    logs="$root/build/test-logs"
+    logs="$root/$(binary_dir)/test-logs"
     mkdir -p "$logs"
     # Qt tests need no display; the offscreen platform draws into memory.
+    if [ "$torch" = cuda ]; then
+        # The model tests of the core and the workbench on the first GPU. The sanitizer stage
+        # needs Debian's LibTorch: it is CI's (LAYERLAB_TORCH=cpu).
+        QT_QPA_PLATFORM=offscreen LAYERLAB_TEST_DEVICE=cuda ctest --preset gpu -j "$jobs" --output-junit "$logs/ctest.xml"
+        stage "tests on the GPU"
+        exit 0
+    fi
     QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs" --output-junit "$logs/ctest.xml"
     stage "tests"
     # The core tests again, built with AddressSanitizer + UndefinedBehaviorSanitizer: any finding

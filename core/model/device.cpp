@@ -61,8 +61,9 @@ std::vector<DeviceInfo> parseGpuMemoryQuery(const std::string& csv) {
             const int index = std::stoi(f[0]);
             const double freeMiB = std::stod(f[2]), totalMiB = std::stod(f[3]);
             char text[160];
-            std::snprintf(text, sizeof text, "CUDA GPU %d: %s, %.1f of %.1f GiB free", index, f[1].c_str(),
-                          freeMiB / 1024, totalMiB / 1024);
+            // Short enough for the workbench's device list; the total is in totalBytes.
+            std::snprintf(text, sizeof text, "GPU %d: %s, %.1f GiB free", index, f[1].c_str(),
+                          freeMiB / 1024);
             out.push_back({"cuda:" + std::to_string(index), text, static_cast<int64_t>(freeMiB * 1048576),
                            static_cast<int64_t>(totalMiB * 1048576)});
         } catch (const std::exception&) {
@@ -88,7 +89,7 @@ std::vector<DeviceInfo> availableDevices() {
     const auto memory = parseGpuMemoryQuery(csv);
     for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) {
         const std::string name = "cuda:" + std::to_string(i);
-        DeviceInfo d{name, "CUDA GPU " + std::to_string(i)};
+        DeviceInfo d{name, "GPU " + std::to_string(i)};
         for (const auto& m : memory)
             if (m.name == name) d = m;
         out.push_back(d);

@@ -15,8 +15,8 @@ torch::ScalarType parseDtype(const std::string& text);
 std::string dtypeName(torch::ScalarType t); // "f32", "bf16", "f16"
 
 struct DeviceInfo {
-    std::string name;        // "cpu", "cuda:0"
-    std::string description; // "CPU", "CUDA GPU 0: NVIDIA H100 80GB HBM3, 61.2 of 79.6 GiB free"
+    std::string name;                        // "cpu", "cuda:0"
+    std::string description;                 // "CPU", "GPU 0: NVIDIA H100 80GB HBM3, 61.2 GiB free"
     int64_t freeBytes = -1, totalBytes = -1; // GPU memory when known (from nvidia-smi)
 };
 std::vector<DeviceInfo> availableDevices();

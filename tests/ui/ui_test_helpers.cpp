@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QtGlobal>
 
 namespace layerlab::ui::test {
 
@@ -39,6 +40,11 @@ QString sourcePath(const QString& relative) {
 QString demoDir() {
     const auto dir = sourcePath(QStringLiteral("resources/demo"));
     return QFileInfo::exists(dir + QStringLiteral("/model.safetensors")) ? dir : QString();
+}
+
+QString device() {
+    const auto d = qEnvironmentVariable("LAYERLAB_TEST_DEVICE");
+    return d.isEmpty() ? QStringLiteral("cpu") : d;
 }
 
 } // namespace layerlab::ui::test

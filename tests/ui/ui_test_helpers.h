@@ -15,6 +15,8 @@ namespace layerlab::ui::test {
 ModelSummary demoSummary();
 
 QString demoDir(); // empty when the demo model is missing
+// Where the window's model tests run: LAYERLAB_TEST_DEVICE (cuda on a GPU machine), else "cpu".
+QString device();
 QString sourcePath(const QString& relative);
 
 } // namespace layerlab::ui::test

@@ -73,7 +73,7 @@ void ImportanceChart::refreshMetrics() {
 }
 
 int layerLabelStep(int layers) {
-    return layers <= kLabelEveryLayerUpTo ? 1 : layers <= 100 ? 5 : 10;
+    return layers <= kLabelEveryLayerUpTo ? 1 : layers <= 40 ? 2 : layers <= 100 ? 5 : 10;
 }
 
 void ImportanceChart::rebuild() {

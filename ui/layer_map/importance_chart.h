@@ -13,9 +13,9 @@ namespace layerlab::ui {
 
 class Workspace;
 
-// Layers labelled on the chart's axis: every one up to kLabelEveryLayerUpTo layers, else every 5th
-// (every 10th past 100).
-constexpr int kLabelEveryLayerUpTo = 32;
+// Layers labelled on the chart's axis: every one up to kLabelEveryLayerUpTo layers, else every 2nd
+// up to 40 layers (Llama-2-7B's 32 did not fit at 1600 px), every 5th up to 100, every 10th beyond.
+constexpr int kLabelEveryLayerUpTo = 16;
 int layerLabelStep(int layers);
 
 class ImportanceChart : public QWidget {

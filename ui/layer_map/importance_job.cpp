@@ -44,6 +44,7 @@ void runImportanceStages(const Model& model, const std::vector<TokenWindow>& win
     base.units = request.units;
     base.batchSize = request.batchSize;
     base.angularN = request.angularN;
+    base.shapley.targetStdErr = request.shapleyTargetStdErr;
     base.value = parseValueFunction(request.valueFunction);
     if (base.value == ValueFunction::TaskLoss) base.valueWindows = valueWindows;
     // One call for the residual-stream metrics (one forward pass), then one per other metric.

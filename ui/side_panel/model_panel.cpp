@@ -48,9 +48,13 @@ ModelPanel::ModelPanel(Workspace* workspace, QWidget* parent)
     auto* modelBox = new QGroupBox(tr("Model"), this);
     (new QVBoxLayout(modelBox))->addWidget(info_);
 
-    for (const auto& d : computeDevices())
-        device_->addItem(QString::fromStdString(d.description + " (" + d.name + ")"),
-                         QString::fromStdString(d.name));
+    for (const auto& d : computeDevices()) {
+        // The description alone fits the panel; the CLI's name for the device is its tooltip.
+        device_->addItem(QString::fromStdString(d.description), QString::fromStdString(d.name));
+        device_->setItemData(device_->count() - 1,
+                             tr("--device %1 in layerlab-cli").arg(QString::fromStdString(d.name)),
+                             Qt::ToolTipRole);
+    }
     device_->setToolTip(tr("CPU, or a CUDA GPU found by LibTorch"));
     dtype_->addItem(tr("f32 (float32)"), QStringLiteral("f32"));
     dtype_->addItem(tr("bf16 (bfloat16)"), QStringLiteral("bf16"));

@@ -13,8 +13,8 @@ TEST(Device, ParsesTheGpuMemoryQuery) {
     EXPECT_EQ(gpus[0].name, "cuda:0");
     EXPECT_EQ(gpus[0].freeBytes, 62684ll * 1048576);
     EXPECT_EQ(gpus[1].totalBytes, 81559ll * 1048576);
-    // 62684 / 1024 = 61.2, 81559 / 1024 = 79.6
-    EXPECT_EQ(gpus[0].description, "CUDA GPU 0: NVIDIA H100 80GB HBM3, 61.2 of 79.6 GiB free");
+    // 62684 / 1024 = 61.2
+    EXPECT_EQ(gpus[0].description, "GPU 0: NVIDIA H100 80GB HBM3, 61.2 GiB free");
     EXPECT_TRUE(parseGpuMemoryQuery("").empty());
 }
 

@@ -37,41 +37,58 @@ void useLayers(Workspace& ws, int layers) {
 
 } // namespace
 
-TEST(ImportanceChart, EightyLayersAreLabelledEveryFifthLayer) {
+TEST(ImportanceChart, LabelStepGrowsWithTheLayers) {
     EXPECT_EQ(layerLabelStep(10), 1);
-    EXPECT_EQ(layerLabelStep(32), 1);
+    EXPECT_EQ(layerLabelStep(16), 1);
+    EXPECT_EQ(layerLabelStep(32), 2);
     EXPECT_EQ(layerLabelStep(80), 5);
     EXPECT_EQ(layerLabelStep(126), 10);
+}
 
+namespace {
+
+// The chart at its share of the window at 1366 x 768: the layer numbers on a value axis every
+// `step` layers, with room to spare for the widest label.
+void expectReadableLabels(int layers, int step) {
     Workspace ws;
-    useLayers(ws, 80);
+    useLayers(ws, layers);
     LayerMapModel map(&ws);
-    EXPECT_EQ(map.rowCount(), 80);
+    EXPECT_EQ(map.rowCount(), layers);
     ImportanceChart chart(&ws);
-    chart.resize(700, 360); // the chart's share of the window at 1366 x 768
+    chart.resize(700, 360);
     chart.show();
     QApplication::processEvents();
     if (qEnvironmentVariableIsSet("LAYERLAB_WINDOW_SHOTS"))
         chart.grab().save(qEnvironmentVariable("LAYERLAB_WINDOW_SHOTS") +
-                          QStringLiteral("/chart_80_layers.png"));
+                          QStringLiteral("/chart_%1_layers.png").arg(layers));
     auto* c = chart.chartView()->chart();
     ASSERT_EQ(c->series().size(), 1);
     QValueAxis* numbers = nullptr;
     for (auto* axis : c->axes(Qt::Horizontal)) {
         if (auto* categories = qobject_cast<QBarCategoryAxis*>(axis)) {
-            EXPECT_EQ(categories->count(), 80);
-            EXPECT_FALSE(categories->labelsVisible()); // 80 labels would run together
+            EXPECT_EQ(categories->count(), layers);
+            EXPECT_FALSE(categories->labelsVisible()); // one label per layer would run together
         } else if (auto* v = qobject_cast<QValueAxis*>(axis); v && v->isVisible()) {
             numbers = v;
         }
     }
     ASSERT_NE(numbers, nullptr);
-    EXPECT_EQ(numbers->tickInterval(), 5);
+    EXPECT_EQ(numbers->tickInterval(), step);
     EXPECT_EQ(numbers->min(), -0.5); // bar centres fall on whole numbers
-    EXPECT_EQ(numbers->max(), 79.5);
-    // Five layers' width on the plot holds the widest label with room to spare.
-    const double perLabel = c->plotArea().width() / 80.0 * 5.0;
-    EXPECT_GT(perLabel, 1.5 * QFontMetrics(numbers->labelsFont()).horizontalAdvance(QStringLiteral("75")));
+    EXPECT_EQ(numbers->max(), layers - 0.5);
+    const double perLabel = c->plotArea().width() / layers * step;
+    const auto widest = QString::number((layers - 1) / step * step);
+    EXPECT_GT(perLabel, 1.5 * QFontMetrics(numbers->labelsFont()).horizontalAdvance(widest)) << layers;
+}
+
+} // namespace
+
+TEST(ImportanceChart, ThirtyTwoLayersAreLabelledEverySecondLayer) {
+    expectReadableLabels(32, 2);
+}
+
+TEST(ImportanceChart, EightyLayersAreLabelledEveryFifthLayer) {
+    expectReadableLabels(80, 5);
 }
 
 TEST(ImportanceChart, TenLayersKeepOneLabelEach) {

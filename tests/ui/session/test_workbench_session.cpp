@@ -95,7 +95,7 @@ TEST(WorkbenchSession, DemoModelFromOpenToExport) {
     MainWindow w;
     w.setInteractive(false);
     QSignalSpy errors(&w, &MainWindow::errorReported);
-    w.openModel(test::demoDir(), "cpu", "f32");
+    w.openModel(test::demoDir(), test::device(), "f32");
     ASSERT_TRUE(waitIdle(w));
     useSmallSamples(w.workspace());
     ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
@@ -197,7 +197,7 @@ TEST(WorkbenchSession, AutoEvaluateFollowsToggles) {
     if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
     MainWindow w;
     w.setInteractive(false);
-    w.openModel(test::demoDir(), "cpu", "f32");
+    w.openModel(test::demoDir(), test::device(), "f32");
     ASSERT_TRUE(waitIdle(w));
     useSmallSamples(w.workspace());
     w.costPanel()->setAutoEvaluate(true); // evaluates the full model at once
@@ -254,7 +254,7 @@ TEST(WorkbenchSession, CancellingImportanceKeepsTheScoresItHad) {
     if (test::demoDir().isEmpty()) GTEST_SKIP() << "demo model not found";
     MainWindow w;
     w.setInteractive(false);
-    w.openModel(test::demoDir(), "cpu", "f32");
+    w.openModel(test::demoDir(), test::device(), "f32");
     ASSERT_TRUE(waitIdle(w));
     useSmallSamples(w.workspace());
     w.computeImportance({{"cosine"}, 1, 8});
@@ -279,7 +279,7 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     MainWindow w;
     w.setInteractive(false);
     QSignalSpy errors(&w, &MainWindow::errorReported);
-    w.openModel(test::demoDir(), "cpu", "f32");
+    w.openModel(test::demoDir(), test::device(), "f32");
     ASSERT_TRUE(waitIdle(w));
     useSmallSamples(w.workspace());
     auto* ws = w.workspace();
@@ -376,7 +376,7 @@ TEST(WorkbenchSession, TrainedRecoveryDrawsItsLossCurve) {
     MainWindow w;
     w.setInteractive(false);
     QSignalSpy errors(&w, &MainWindow::errorReported);
-    w.openModel(test::demoDir(), "cpu", "f32");
+    w.openModel(test::demoDir(), test::device(), "f32");
     ASSERT_TRUE(waitIdle(w));
     useSmallSamples(w.workspace());
     auto* ws = w.workspace();
@@ -419,7 +419,7 @@ TEST(WorkbenchSession, SavedSessionsReopenWithScoresRemovalsEvaluationsAndAdapte
         w.setInteractive(false);
         QSignalSpy errors(&w, &MainWindow::errorReported);
         EXPECT_NE(w.saveSession(path), QString()); // no model yet: nothing to save
-        w.openModel(test::demoDir(), "cpu", "f32");
+        w.openModel(test::demoDir(), test::device(), "f32");
         ASSERT_TRUE(waitIdle(w));
         useSmallSamples(w.workspace());
         auto* ws = w.workspace();
@@ -480,7 +480,7 @@ TEST(WorkbenchSession, ExportsThePrunedModelWithAManifestPreview) {
     MainWindow w;
     w.setInteractive(false);
     QSignalSpy errors(&w, &MainWindow::errorReported);
-    w.openModel(test::demoDir(), "cpu", "f32");
+    w.openModel(test::demoDir(), test::device(), "f32");
     ASSERT_TRUE(waitIdle(w));
     auto* ws = w.workspace();
     ws->setMask(LayerMask::parse("block:7-8", 10));
