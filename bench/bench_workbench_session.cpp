@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
         if (!lastError.isEmpty()) failed = true;
     };
 
-    // STEPS=scores,shapley,toggles,recovery,curve,cancel,export picks some (default: all of them).
+    // STEPS=scores,shapley,toggles,recovery,curve,cancel,export,report picks some (default: all).
     const QStringList steps = qEnvironmentVariable("STEPS").split(QLatin1Char(','), Qt::SkipEmptyParts);
     auto wanted = [&](const char* name) { return steps.isEmpty() || steps.contains(QLatin1String(name)); };
 
@@ -229,6 +229,10 @@ int main(int argc, char** argv) {
         exportTo.force = true;
         step("export (hf, fold-linear map folded in)", [&] { w.exportModel(exportTo); });
     }
+
+    if (wanted("report"))
+        step("report (HTML and PDF)",
+             [&] { w.exportReport(QDir(out).filePath(QStringLiteral("report.html"))); });
 
     w.tabs()->setCurrentIndex(0);
     QCoreApplication::processEvents();

@@ -260,3 +260,35 @@ if(NOT c_loss STREQUAL b_loss)
   message(FATAL_ERROR "eval --devices cpu,cpu,cpu: loss ${c_loss}, unsplit ${b_loss}")
 endif()
 run_cli(2 eval --data ${DEMO}/heldout.txt --max-sequences 1 --seq-len 128 --quiet --device cpu --devices cpu,cpu)
+
+# The report of a study of the demo model: charts as SVG, the evaluations and the export, every
+# input's command line; a PDF beside it. Workbench builds only: the charts are the workbench's.
+if(REPORT)
+  run_cli(0 importance --data ${DEMO}/heldout.txt --max-sequences 2 --seq-len 64 --metrics cosine
+          --granularity block,attn --quiet --json ${WORK}/demo_importance.json)
+  run_cli(0 report --quiet --out ${WORK}/demo_report.html --pdf ${WORK}/demo_report.pdf
+          ${WORK}/demo_importance.json ${WORK}/demo_eval.json ${WORK}/tasks.json ${WORK}/export.json)
+  file(READ ${WORK}/demo_report.html html)
+  foreach(needle "<section id=\"importance\"" "<figure class=\"chart\" id=\"importance-cosine\"><svg"
+                 "<section id=\"evaluations\"" "<section id=\"export\"" "<section id=\"provenance\""
+                 "layerlab-cli importance --data" "layerlab-cli export --remove block:7-8" "rules: acc "
+                 "<td>model.safetensors</td>")
+    string(FIND "${html}" "${needle}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "report: no '${needle}' in ${WORK}/demo_report.html")
+    endif()
+  endforeach()
+  file(READ ${WORK}/demo_report.pdf pdf LIMIT 5)
+  if(NOT pdf MATCHES "^%PDF-")
+    message(FATAL_ERROR "report --pdf: not a PDF (${pdf})")
+  endif()
+  run_cli(1 report --quiet --out ${WORK}/mixed.html ${WORK}/demo_eval.json ${WORK}/importance.json)
+  if(NOT ERR MATCHES "a report covers one model")
+    message(FATAL_ERROR "report on two models: ${ERR}")
+  endif()
+else()
+  run_cli(2 report --out ${WORK}/none.html ${WORK}/demo_eval.json)
+  if(NOT ERR MATCHES "this build has no Qt")
+    message(FATAL_ERROR "report without Qt: ${ERR}")
+  endif()
+endif()

@@ -19,7 +19,7 @@ cd "$root"
 # tools/clean_machine_check.sh proves this list on a minimal Debian 12 root.
 packages=(g++ cmake ninja-build pkg-config git mold libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev
           libopenblas0-pthread googletest libgtest-dev qt6-base-dev qt6-charts-dev qt6-svg-dev
-          libqt6opengl6-dev libgl-dev)
+          libqt6opengl6-dev libgl-dev chromium poppler-utils)
 torch=${LAYERLAB_TORCH:-}
 cuda_torch_prefix() { # the CMake prefix of an importable CUDA PyTorch, or nothing
     python3 -c 'import torch; print(torch.utils.cmake_prefix_path if torch.version.cuda else "")' 2>/dev/null

@@ -14,5 +14,6 @@ int runImportance(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
 int runRecover(const std::vector<std::string>& args);
 int runExport(const std::vector<std::string>& args);
+int runReport(const std::vector<std::string>& args); // workbench builds only (LAYERLAB_CLI_REPORT)
 
 } // namespace layerlab::cli

@@ -7,6 +7,7 @@
 #include "eval/multiple_choice_eval.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "json_report.h"
 #include "model/device.h"
 #include "model_options.h"
 #include "terminal_progress.h"
@@ -158,7 +159,7 @@ int runEval(const std::vector<std::string>& argv) {
     if (!generation.empty()) j["generation"] = generation;
     j["device"] = model->deviceMap().describe();
     j["dtype"] = dtypeName(model->dtype());
-    if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
+    if (auto out = args.get("json")) writeJsonReport(*out, j, "eval", argv);
 
     const std::string removed = mask.empty() ? "" : ", removed " + mask.toSpec();
     if (result) {

@@ -4,6 +4,7 @@
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "io/sha256.h"
+#include "json_report.h"
 #include "model/checkpoint.h"
 #include "model/device.h"
 #include "model_options.h"
@@ -41,10 +42,7 @@ int runExport(const std::vector<std::string>& argv) {
 
     // The manifest gets what the command line knows about how the removal set was chosen.
     auto& m = request.manifest;
-    std::string command = "layerlab-cli export";
-    for (const auto& a : argv)
-        command += " " + a;
-    m["command"] = command;
+    m["command"] = commandLine("export", argv);
     if (auto file = args.get("adapters")) {
         request.adapters = loadAdapters(*file, ckpt.config());
         m["adapters_file"] = {{"path", *file}, {"sha256", sha256File(*file)}};

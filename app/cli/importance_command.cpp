@@ -4,6 +4,7 @@
 #include "importance/importance_request.h"
 #include "importance_options.h"
 #include "io/atomic_file.h"
+#include "json_report.h"
 #include "model/device.h"
 #include "model_options.h"
 #include "terminal_progress.h"
@@ -97,7 +98,7 @@ int runImportance(const std::vector<std::string>& argv) {
     j["settings"] = settings;
     // Like eval's elapsed_s: the computation only, not loading.
     j["elapsed_s"] = report.seconds;
-    if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
+    if (auto out = args.get("json")) writeJsonReport(*out, j, "importance", argv);
     if (auto out = args.get("csv")) writeCsv(*out, scores, stderrs);
 
     // A table for the terminal: one row per layer, one column per metric x granularity.

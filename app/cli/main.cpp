@@ -55,6 +55,10 @@ commands:
             writes the pruned model as a checkpoint other tools load (adapters folded in) with a
             provenance manifest layerlab.json; the format defaults to hf when only whole blocks are
             removed and to nemotron-nas otherwise
+  report    --out REPORT.html [--pdf REPORT.pdf] [--no-hash] INPUT...
+            one self-contained HTML report (charts as SVG, tables, provenance) and a PDF of it,
+            from JSON reports of importance, sweep, eval, recover and export, or one .layerlab
+            session; the model's files are hashed (SHA-256) unless --no-hash (workbench builds)
   tokenize  [--model DIR] (--text T | --file F) [--no-special] [--tokens] [--json]
             the token ids the model's tokenizer gives a text
 
@@ -103,6 +107,16 @@ int main(int argc, char** argv) {
         if (command == "sweep") return layerlab::cli::runSweep(args);
         if (command == "recover") return layerlab::cli::runRecover(args);
         if (command == "export") return layerlab::cli::runExport(args);
+        if (command == "report") {
+#ifdef LAYERLAB_CLI_REPORT
+            return layerlab::cli::runReport(args);
+#else
+            std::fprintf(stderr,
+                         "layerlab-cli report: this build has no Qt (preset headless); reports are drawn "
+                         "by the workbench's charts: build with LAYERLAB_GUI=ON\n");
+            return 2;
+#endif
+        }
         std::fprintf(stderr, "layerlab-cli: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const layerlab::Cancelled&) {

@@ -6,6 +6,7 @@
 #include "eval/multiple_choice_eval.h"
 #include "importance_options.h"
 #include "io/atomic_file.h"
+#include "json_report.h"
 #include "model/device.h"
 #include "model_options.h"
 #include "recovery/adapter_fit.h"
@@ -205,7 +206,7 @@ int runRecover(const std::vector<std::string>& argv) {
     j["eval_data"] = toJson(evalData.description);
     j["device"] = model->deviceMap().describe();
     j["dtype"] = dtypeName(model->dtype());
-    if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
+    if (auto out = args.get("json")) writeJsonReport(*out, j, "recover", argv);
     std::printf("perplexity: full %.4f, removed %.4f, recovered %.4f  (%s, %s, %s %.1f s)\n",
                 full["perplexity"].get<double>(), removed["perplexity"].get<double>(),
                 recovered["perplexity"].get<double>(), mask.toSpec().c_str(),

@@ -10,6 +10,7 @@
 #include "importance_options.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"
+#include "json_report.h"
 #include "model/device.h"
 #include "model_options.h"
 #include "terminal_progress.h"
@@ -201,7 +202,7 @@ int runSweep(const std::vector<std::string>& argv) {
         {"dtype", dtypeName(model->dtype())},
         {"batch_size", batch}};
     j["elapsed_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (auto out = args.get("json")) writeFileAtomically(*out, j.dump(2) + "\n");
+    if (auto out = args.get("json")) writeJsonReport(*out, j, "sweep", argv);
     if (auto out = args.get("csv")) {
         std::ostringstream csv;
         bool header = true;

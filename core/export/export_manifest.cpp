@@ -1,25 +1,11 @@
 #include "export/export_manifest.h"
 
+#include "common/utc_time.h"
 #include "io/sha256.h"
-
-#include <ctime>
 
 namespace layerlab::export_detail {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string utcNow() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-} // namespace
 
 ojson sourceFileRecords(const ExportPlan& plan, const std::vector<std::string>& companions,
                         const Progress& progress) {

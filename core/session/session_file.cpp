@@ -162,6 +162,7 @@ nlohmann::json sessionToJson(const Session& s) {
     }
     j["evaluations"] = evals;
     j["recovery"] = s.recovery;
+    if (!s.pruningCurve.is_null()) j["pruning_curve"] = s.pruningCurve;
     return nlohmann::json(j);
 }
 
@@ -237,6 +238,10 @@ Session sessionFromJson(const nlohmann::json& j, const std::filesystem::path& so
         }
     }
     if (j.contains("recovery")) s.recovery = j["recovery"];
+    if (j.contains("pruning_curve")) {
+        if (!j["pruning_curve"].is_array()) throw Error(source, "pruning_curve is not a list");
+        s.pruningCurve = j["pruning_curve"];
+    }
     return s;
 }
 

@@ -46,7 +46,8 @@ struct Session {
     std::map<std::string, SessionPerUnit> scores, scoreStdErr;
     int64_t angularN = 0;
     std::vector<SessionEvaluation> evaluations;
-    nlohmann::json recovery; // the last recovery result as shown (free-form, may be null)
+    nlohmann::json recovery;     // the recovery results as shown (free-form, may be null)
+    nlohmann::json pruningCurve; // the pruning curve's points (a list, may be null)
 };
 
 nlohmann::json sessionToJson(const Session& session);

@@ -1,5 +1,8 @@
 #include "curve/pruning_curve_model.h"
 
+#include "cost/cost_model.h"
+#include "export/pruning_cost.h"
+
 #include <algorithm>
 
 namespace layerlab::ui {
@@ -146,6 +149,54 @@ QVariant PruningCurveModel::headerData(int section, Qt::Orientation orientation,
     if (section < FirstTaskColumn || t >= tasks_.size()) return {};
     const auto name = QString::fromStdString(tasks_[t]);
     return (section - FirstTaskColumn) % 2 == 0 ? tr("%1 acc").arg(name) : tr("%1 acc_norm").arg(name);
+}
+
+nlohmann::json curveRecord(const std::vector<PruningCurvePoint>& points, const ModelSummary& summary) {
+    auto rows = nlohmann::json::array();
+    for (const auto& p : points) {
+        nlohmann::json row = {{"metric", p.metric},
+                              {"granularity", unitName(p.unit)},
+                              {"units_removed", p.unitsRemoved},
+                              {"removed", p.mask.toSpec()},
+                              {"parameter_fraction", removalCost(summary, p.mask).parameterFraction}};
+        if (p.evaluation.hasLoss) {
+            row["loss"] = p.evaluation.loss;
+            row["perplexity"] = p.evaluation.perplexity;
+        }
+        for (const auto& t : p.evaluation.tasks)
+            row["tasks"][t.task] = {{"acc", t.acc}, {"acc_norm", t.accNorm}, {"items", t.items}};
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+void restoreCurveRecord(PruningCurveModel& model, const nlohmann::json& rows, int64_t layers) {
+    model.clear();
+    if (!rows.is_array()) return;
+    for (const auto& row : rows) {
+        try {
+            PruningCurvePoint p;
+            p.metric = row.at("metric").get<std::string>();
+            const auto unit = row.at("granularity").get<std::string>();
+            p.unit = unit == "attn" ? Unit::Attention : unit == "ffn" ? Unit::Ffn : Unit::Block;
+            p.unitsRemoved = row.at("units_removed").get<int64_t>();
+            p.mask = LayerMask::parse(row.at("removed").get<std::string>(), layers);
+            p.evaluation.mask = p.mask;
+            p.evaluation.level = kQuickLevels - 1;
+            if (row.contains("loss")) {
+                p.evaluation.hasLoss = true;
+                p.evaluation.loss = row["loss"].get<double>();
+                p.evaluation.perplexity = row.at("perplexity").get<double>();
+            }
+            if (row.contains("tasks"))
+                for (const auto& [task, t] : row["tasks"].items())
+                    p.evaluation.tasks.push_back({task, t.at("acc").get<double>(),
+                                                  t.at("acc_norm").get<double>(), 0, 0,
+                                                  t.value("items", int64_t{0})});
+            model.addPoint(p);
+        } catch (const std::exception&) { // nlohmann's type errors and the mask's Error
+        }
+    }
 }
 
 } // namespace layerlab::ui

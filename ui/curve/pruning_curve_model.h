@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cost/quick_evaluation.h"
 #include "model/layer_mask.h"
+#include "workspace/model_summary.h"
 
 namespace layerlab::ui {
 
@@ -65,5 +68,13 @@ private:
     std::vector<PruningCurvePoint> points_;
     std::vector<std::string> tasks_; // task names of the columns
 };
+
+// The points as a session keeps them: one row each, in the fields of `layerlab-cli sweep --json`
+// (metric, granularity, units_removed, removed, parameter_fraction, loss, perplexity) plus the
+// tasks' accuracies, so the report reads both the same way.
+nlohmann::json curveRecord(const std::vector<PruningCurvePoint>& points, const ModelSummary& summary);
+// Rows from a session back into a model; rows that do not fit (bad fields, another layer count)
+// are left out.
+void restoreCurveRecord(PruningCurveModel& model, const nlohmann::json& rows, int64_t layers);
 
 } // namespace layerlab::ui

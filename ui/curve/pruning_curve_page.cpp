@@ -185,19 +185,25 @@ void PruningCurvePage::rebuildChart() {
         return;
     }
     const int column = quantity();
-    auto* chart = new QChart;
-    chart->setTitle(title());
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    const bool log = logScale_->isChecked() && column == PruningCurveModel::PerplexityColumn;
     logScale_->setEnabled(column == PruningCurveModel::PerplexityColumn);
+    const bool log = logScale_->isChecked() && column == PruningCurveModel::PerplexityColumn;
+    auto* old = view_->chart();
+    view_->setChart(pruningCurveChart(*model_, column, log, title()));
+    delete old;
+}
+
+QChart* pruningCurveChart(const PruningCurveModel& model, int column, bool log, const QString& title) {
+    auto* chart = new QChart;
+    chart->setTitle(title);
+    chart->legend()->setAlignment(Qt::AlignBottom);
     double lo = 0, hi = 0, maxX = 1;
     bool any = false;
     std::vector<QLineSeries*> lines;
-    for (const auto& metric : model_->metrics()) {
+    for (const auto& metric : model.metrics()) {
         auto* line = new QLineSeries;
         line->setName(QString::fromStdString(metric));
         line->setPointsVisible(true);
-        for (const auto& p : model_->series(metric, column)) {
+        for (const auto& p : model.series(metric, column)) {
             if (log && !(p.y() > 0)) continue;
             line->append(p);
             lo = any ? std::min(lo, p.y()) : p.y();
@@ -208,17 +214,18 @@ void PruningCurvePage::rebuildChart() {
         chart->addSeries(line);
         lines.push_back(line);
     }
-    const auto& points = model_->points();
+    const auto& points = model.points();
     auto* x = new QValueAxis;
-    x->setTitleText(points.empty()
-                        ? tr("units removed")
-                        : tr("%1 units removed").arg(QString::fromLatin1(unitName(points.front().unit))));
+    x->setTitleText(
+        points.empty()
+            ? QObject::tr("units removed")
+            : QObject::tr("%1 units removed").arg(QString::fromLatin1(unitName(points.front().unit))));
     x->setRange(0, maxX);
     x->setTickCount(static_cast<int>(std::min(maxX, 16.0)) + 1);
     x->setLabelFormat(QStringLiteral("%d"));
     chart->addAxis(x, Qt::AlignBottom);
     QAbstractAxis* y = nullptr;
-    const QString yTitle = model_->headerData(column, Qt::Horizontal).toString();
+    const QString yTitle = model.headerData(column, Qt::Horizontal).toString();
     if (log) {
         auto* axis = new QLogValueAxis;
         axis->setBase(10);
@@ -236,16 +243,14 @@ void PruningCurvePage::rebuildChart() {
         if (column >= PruningCurveModel::FirstTaskColumn) axis->setLabelFormat(QStringLiteral("%.2f"));
         y = axis;
     }
-    y->setTitleText(column >= PruningCurveModel::FirstTaskColumn ? yTitle + tr(" (fraction correct)")
+    y->setTitleText(column >= PruningCurveModel::FirstTaskColumn ? yTitle + QObject::tr(" (fraction correct)")
                                                                  : yTitle);
     chart->addAxis(y, Qt::AlignLeft);
     for (auto* line : lines) {
         line->attachAxis(x);
         line->attachAxis(y);
     }
-    auto* old = view_->chart();
-    view_->setChart(chart);
-    delete old;
+    return chart;
 }
 
 } // namespace layerlab::ui

@@ -8,6 +8,7 @@
 #include "curve/pruning_curve_job.h"
 
 class QCheckBox;
+class QChart;
 class QChartView;
 class QComboBox;
 class QListWidget;
@@ -19,6 +20,10 @@ namespace layerlab::ui {
 
 class PruningCurveModel;
 class Workspace;
+
+// One line per metric of `model`'s quantity `column` against units removed (log scale for the
+// perplexity on request): the page's chart and the report's figures.
+QChart* pruningCurveChart(const PruningCurveModel& model, int column, bool logScale, const QString& title);
 
 class PruningCurvePage : public QWidget {
     Q_OBJECT

@@ -1,6 +1,7 @@
 #include "export/report_export.h"
 
 #include <QAbstractItemModel>
+#include <QBuffer>
 #include <QImage>
 #include <QPainter>
 #include <QSaveFile>
@@ -29,20 +30,29 @@ QString saveText(const QString& path, const QByteArray& content) {
     return {};
 }
 
+QByteArray widgetSvg(QWidget* widget, const QString& title) {
+    QBuffer out;
+    out.open(QIODevice::WriteOnly);
+    QSvgGenerator svg;
+    svg.setOutputDevice(&out);
+    svg.setSize(widget->size());
+    svg.setViewBox(QRect(QPoint(0, 0), widget->size()));
+    svg.setTitle(title);
+    svg.setDescription(QObject::tr("Exported by LayerLab"));
+    QPainter painter;
+    if (!painter.begin(&svg)) return {};
+    widget->render(&painter);
+    painter.end();
+    return out.data();
+}
+
 QString saveWidgetImage(QWidget* widget, const QString& path, const QString& title) {
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly)) return failure(path, file.errorString());
     if (path.endsWith(QStringLiteral(".svg"), Qt::CaseInsensitive)) {
-        QSvgGenerator svg;
-        svg.setOutputDevice(&file);
-        svg.setSize(widget->size());
-        svg.setViewBox(QRect(QPoint(0, 0), widget->size()));
-        svg.setTitle(title);
-        svg.setDescription(QObject::tr("Exported by LayerLab"));
-        QPainter painter;
-        if (!painter.begin(&svg)) return failure(path, QObject::tr("cannot start the SVG writer"));
-        widget->render(&painter);
-        painter.end();
+        const QByteArray svg = widgetSvg(widget, title);
+        if (svg.isEmpty()) return failure(path, QObject::tr("cannot start the SVG writer"));
+        if (file.write(svg) != svg.size()) return failure(path, file.errorString());
     } else if (path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive)) {
         // Twice the screen resolution: reports are printed.
         QImage image(widget->size() * 2, QImage::Format_ARGB32);

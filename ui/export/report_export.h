@@ -4,6 +4,7 @@
 // failed export never leaves a half-written file behind. Each returns an error message naming the
 // file, or an empty string.
 
+#include <QByteArray>
 #include <QString>
 
 class QAbstractItemModel;
@@ -11,6 +12,8 @@ class QWidget;
 
 namespace layerlab::ui {
 
+// The widget as it draws itself, as an SVG document (empty if the writer cannot start).
+QByteArray widgetSvg(QWidget* widget, const QString& title = {});
 // The format follows the extension: .png or .svg.
 QString saveWidgetImage(QWidget* widget, const QString& path, const QString& title = {});
 // One header row from the horizontal headers (line breaks become spaces), then one row per model

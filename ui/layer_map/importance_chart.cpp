@@ -76,13 +76,10 @@ int layerLabelStep(int layers) {
     return layers <= kLabelEveryLayerUpTo ? 1 : layers <= 40 ? 2 : layers <= 100 ? 5 : 10;
 }
 
-void ImportanceChart::rebuild() {
+QChart* importanceBarChart(const ScoreTable& table, const std::string& m, int layers, const QString& title) {
     auto* chart = new QChart;
-    chart->setTitle(title());
+    chart->setTitle(title);
     chart->legend()->setAlignment(Qt::AlignBottom);
-    const auto& table = workspace_->scores();
-    const std::string m = metric().toStdString();
-    const int layers = static_cast<int>(workspace_->numLayers());
     auto* series = new QBarSeries;
     double lo = 0, hi = 0;
     int sets = 0;
@@ -105,9 +102,10 @@ void ImportanceChart::rebuild() {
     auto* x = new QBarCategoryAxis;
     for (int l = 0; l < layers; ++l)
         x->append(QString::number(l));
-    x->setTitleText(m == "angular" ? tr("first block of the run (n = %1)").arg(table.angularN) : tr("layer"));
+    x->setTitleText(m == "angular" ? QObject::tr("first block of the run (n = %1)").arg(table.angularN)
+                                   : QObject::tr("layer"));
     auto* y = new QValueAxis;
-    y->setTitleText(m.empty() ? tr("score") : metric());
+    y->setTitleText(m.empty() ? QObject::tr("score") : QString::fromStdString(m));
     if (hi <= lo) hi = lo + 1;
     y->setRange(lo, hi + 0.05 * (hi - lo));
     y->applyNiceNumbers();
@@ -163,8 +161,13 @@ void ImportanceChart::rebuild() {
         for (auto* marker : chart->legend()->markers())
             if (qobject_cast<QLineSeries*>(marker->series())) marker->setVisible(false);
     }
+    return chart;
+}
+
+void ImportanceChart::rebuild() {
     auto* old = view_->chart();
-    view_->setChart(chart);
+    view_->setChart(importanceBarChart(workspace_->scores(), metric().toStdString(),
+                                       static_cast<int>(workspace_->numLayers()), title()));
     delete old;
 }
 

@@ -5,6 +5,10 @@
 
 #include <QWidget>
 
+#include <string>
+
+#include "workspace/score_table.h"
+
 class QComboBox;
 class QChart;
 class QChartView;
@@ -17,6 +21,11 @@ class Workspace;
 // up to 40 layers (Llama-2-7B's 32 did not fit at 1600 px), every 5th up to 100, every 10th beyond.
 constexpr int kLabelEveryLayerUpTo = 16;
 int layerLabelStep(int layers);
+
+// One metric per layer as grouped bars (block, attn, ffn where computed) with standard-error
+// whiskers: the workbench's chart and the report's figures.
+QChart* importanceBarChart(const ScoreTable& table, const std::string& metric, int layers,
+                           const QString& title);
 
 class ImportanceChart : public QWidget {
     Q_OBJECT

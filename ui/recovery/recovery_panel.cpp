@@ -142,6 +142,7 @@ RecoveryPanel::RecoveryPanel(Workspace* workspace, QWidget* parent)
     connect(workspace_, &Workspace::modelChanged, this, [this] {
         rank_->setMaximum(std::max<int>(1, static_cast<int>(workspace_->summary().config.hiddenSize)));
         result_->clear();
+        results_ = nlohmann::json::array();
         refresh();
     });
     refresh();
@@ -218,6 +219,16 @@ void RecoveryPanel::refresh() {
 }
 
 void RecoveryPanel::showResult(const RecoveryResult& r) {
+    const auto part = [](double loss) {
+        return nlohmann::json{{"loss", loss}, {"perplexity", std::exp(loss)}};
+    };
+    results_.push_back({{"removed", r.mask.toSpec()},
+                        {"method", r.method},
+                        {"full", part(r.fullLoss)},
+                        {"removed_only", part(r.removedLoss)},
+                        {"recovered", part(r.recoveredLoss)},
+                        {"windows", r.windows},
+                        {"tokens", r.tokens}});
     auto line = [](const QString& what, double loss) {
         return QStringLiteral("%1: loss %2, perplexity %3")
             .arg(what)
@@ -237,8 +248,16 @@ void RecoveryPanel::showResult(const RecoveryResult& r) {
                                               .arg(QString::fromStdString(r.dropped))));
 }
 
-void RecoveryPanel::showSavedResult(const QString& text) {
-    result_->setText(text);
+nlohmann::json RecoveryPanel::sessionRecord() const {
+    if (result_->text().isEmpty() && results_.empty()) return nullptr;
+    return {{"text", result_->text().toStdString()}, {"results", results_}};
+}
+
+void RecoveryPanel::restoreSessionRecord(const nlohmann::json& record) {
+    if (!record.is_object()) return;
+    if (record.contains("text") && record["text"].is_string())
+        result_->setText(QString::fromStdString(record["text"].get<std::string>()));
+    if (record.contains("results") && record["results"].is_array()) results_ = record["results"];
 }
 
 QString RecoveryPanel::resultText() const {

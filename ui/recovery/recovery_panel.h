@@ -5,6 +5,8 @@
 
 #include <QWidget>
 
+#include <nlohmann/json.hpp>
+
 #include "recovery/recovery_job.h"
 
 class QChartView;
@@ -28,8 +30,10 @@ public:
     void setRequest(const RecoveryRequest& request);
     void showResult(const RecoveryResult& result);
     QString resultText() const;
-    // A result as saved in a session (its text).
-    void showSavedResult(const QString& text);
+    // What a session keeps: {"text": the result shown, "results": every result for this model, in
+    // the fields of `layerlab-cli recover --json` (removed, method, full, removed_only, recovered)}.
+    nlohmann::json sessionRecord() const;
+    void restoreSessionRecord(const nlohmann::json& record);
     // A training step of the running job: appended to the loss curve.
     void addTrainingStep(int64_t step, double loss);
     void clearLossCurve();
@@ -48,6 +52,7 @@ private:
     void rescaleChart();
 
     Workspace* workspace_;
+    nlohmann::json results_ = nlohmann::json::array(); // this model's recovery results, in order
     QComboBox* method_;
     QSpinBox* rank_;
     QDoubleSpinBox* ridge_;

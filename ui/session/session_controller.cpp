@@ -1,5 +1,7 @@
 #include "session/session_controller.h"
 
+#include "curve/pruning_curve_model.h"
+
 #include "recovery/recovery_job.h"
 #include "recovery/recovery_panel.h"
 #include "session/session_file.h"
@@ -20,9 +22,9 @@
 namespace layerlab::ui {
 
 SessionController::SessionController(JobRunner& jobs, Workspace& workspace, ModelController& models,
-                                     RecoveryPanel* recovery, QWidget* window)
+                                     RecoveryPanel* recovery, PruningCurveModel* curve, QWidget* window)
     : QObject(window), jobs_(&jobs), workspace_(&workspace), models_(&models), recovery_(recovery),
-      window_(window) {
+      curve_(curve), window_(window) {
     // Crash recovery: a copy of the session every minute while something changed.
     for (auto signal :
          {&Workspace::maskChanged, &Workspace::scoresChanged, &Workspace::evaluationChanged,
@@ -40,6 +42,11 @@ QString SessionController::autosavePath() {
     return QDir(dir).filePath(QStringLiteral("autosave.layerlab"));
 }
 
+Session SessionController::current() const {
+    return captureSession(*workspace_, {}, recovery_->sessionRecord(),
+                          curveRecord(curve_->points(), workspace_->summary()));
+}
+
 QString SessionController::save(const QString& path) {
     if (!workspace_->hasModel()) return tr("There is no model open: nothing to save.");
     const std::filesystem::path file = path.toStdString();
@@ -54,7 +61,8 @@ QString SessionController::save(const QString& path) {
         // The adapters file is named relative to the session, so the two move together.
         writeSessionFile(file, captureSession(*workspace_,
                                               hasAdapters ? adapters.filename() : std::filesystem::path(),
-                                              recovery_->resultText()));
+                                              recovery_->sessionRecord(),
+                                              curveRecord(curve_->points(), workspace_->summary())));
     } catch (const std::exception& e) {
         return QString::fromStdString(e.what());
     }
@@ -88,10 +96,8 @@ void SessionController::open(const QString& path) {
                           submitInstallAdapters(*jobs_, *workspace_, adapters, [this](const QString& error) {
                               Q_EMIT errorReported(tr("Cannot install the session's adapters"), error);
                           });
-                      if (session.recovery.is_object() && session.recovery.contains("text") &&
-                          session.recovery["text"].is_string())
-                          recovery_->showSavedResult(
-                              QString::fromStdString(session.recovery["text"].get<std::string>()));
+                      recovery_->restoreSessionRecord(session.recovery);
+                      restoreCurveRecord(*curve_, session.pruningCurve, workspace_->numLayers());
                       Q_EMIT statusMessage(tr("Opened session %1").arg(path));
                       dirty_ = false;
                   });

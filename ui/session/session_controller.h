@@ -6,24 +6,30 @@
 #include <QObject>
 #include <QString>
 
+#include "session/session_file.h"
+
 class QWidget;
 
 namespace layerlab::ui {
 
 class JobRunner;
 class ModelController;
+class PruningCurveModel;
 class RecoveryPanel;
 class Workspace;
 
 class SessionController : public QObject {
     Q_OBJECT
 public:
-    // recovery: the result text saved with a session and shown again; window: the dialogs' parent.
+    // recovery, curve: their results are saved with a session and shown again; window: the
+    // dialogs' parent.
     SessionController(JobRunner& jobs, Workspace& workspace, ModelController& models, RecoveryPanel* recovery,
-                      QWidget* window);
+                      PruningCurveModel* curve, QWidget* window);
 
     // An error message naming the file, or "".
     QString save(const QString& path);
+    // The session as save() would write it, without the adapters file (reports).
+    Session current() const;
     // Errors are reported.
     void open(const QString& path);
     void chooseAndOpen(); // File > Open session
@@ -46,6 +52,7 @@ private:
     Workspace* workspace_;
     ModelController* models_;
     RecoveryPanel* recovery_;
+    PruningCurveModel* curve_;
     QWidget* window_;
     QString path_;
     bool dirty_ = false; // changed since the last autosave

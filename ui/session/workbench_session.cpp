@@ -47,7 +47,8 @@ void checkLayers(const std::map<std::string, SessionPerUnit>& scores, int64_t nu
 
 } // namespace
 
-Session captureSession(const Workspace& ws, const std::filesystem::path& adapters, const QString& recovery) {
+Session captureSession(const Workspace& ws, const std::filesystem::path& adapters,
+                       const nlohmann::json& recovery, const nlohmann::json& pruningCurve) {
     Session s;
     s.modelDir = ws.summary().dir;
     s.device = ws.summary().device;
@@ -67,7 +68,8 @@ Session captureSession(const Workspace& ws, const std::filesystem::path& adapter
     for (int level = 0; level < kQuickLevels; ++level)
         if (const auto& b = ws.baseline(level)) s.evaluations.push_back(toSession(*b, "baseline"));
     if (const auto& l = ws.latest(); l && !l->mask.empty()) s.evaluations.push_back(toSession(*l, "latest"));
-    if (!recovery.isEmpty()) s.recovery = {{"text", recovery.toStdString()}};
+    s.recovery = recovery;
+    if (pruningCurve.is_array() && !pruningCurve.empty()) s.pruningCurve = pruningCurve;
     return s;
 }
 

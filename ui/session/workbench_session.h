@@ -12,10 +12,10 @@ namespace layerlab::ui {
 class Workspace;
 
 // The workspace's model folder, data choices, removal set, scores and evaluations. `adapters`
-// is the file the installed adapters were saved to (empty: none); `recovery` the last recovery
-// result shown.
+// is the file the installed adapters were saved to (empty: none); `recovery` the recovery panel's
+// record and `pruningCurve` the curve's points (curveRecord), both null when there are none.
 Session captureSession(const Workspace& workspace, const std::filesystem::path& adapters,
-                       const QString& recovery);
+                       const nlohmann::json& recovery, const nlohmann::json& pruningCurve);
 
 // Applies data choices, removal set, scores and evaluations to a workspace whose model is the
 // session's (call after the model is open). Throws Error when they do not fit the model (a

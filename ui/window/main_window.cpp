@@ -1,5 +1,7 @@
 #include "window/main_window.h"
 
+#include "report/report_controller.h"
+
 #include "cost/cost_model.h"
 #include "cost/cost_panel.h"
 #include "cost/plan_panel.h"
@@ -90,6 +92,10 @@ MainWindow::MainWindow(QWidget* parent)
         settings.value(QStringLiteral("device"), QString::fromStdString(first.device)).toString());
     modelPanel_->setDtype(
         settings.value(QStringLiteral("dtype"), QString::fromStdString(first.dtype)).toString());
+}
+
+void MainWindow::exportReport(const QString& html) {
+    report_->exportReport(html);
 }
 
 QSize initialWindowSize(const QSize& available) {
@@ -243,7 +249,12 @@ void MainWindow::buildControllers() {
         }
     });
 
-    session_ = new SessionController(*jobs_, *workspace_, *models_, recoveryPanel_, this);
+    session_ =
+        new SessionController(*jobs_, *workspace_, *models_, recoveryPanel_, curvePage_->model(), this);
+    report_ = new ReportController(
+        *jobs_, [this] { return session_->current(); }, this);
+    connect(report_, &ReportController::errorReported, this, &MainWindow::reportError);
+    connect(report_, &ReportController::statusMessage, status_, &QLabel::setText);
     connect(session_, &SessionController::errorReported, this, &MainWindow::reportError);
     connect(session_, &SessionController::statusMessage, status_, &QLabel::setText);
 }
@@ -277,6 +288,9 @@ void MainWindow::buildMenus() {
     fillRecentMenu();
     file->addSeparator();
     file->addAction(exportModelAction);
+    file->addAction(tr("Export &report (HTML and PDF)..."), this, [this] {
+        if (workspace_->hasModel()) report_->chooseAndExport();
+    });
     file->addSeparator();
     file->addAction(openSessionAction);
     file->addAction(saveSessionAction);

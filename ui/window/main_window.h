@@ -35,6 +35,7 @@ class ModelPanel;
 class PlanPanel;
 class PruningCurvePage;
 class RecoveryPanel;
+class ReportController;
 class ReportExporter;
 class Workspace;
 
@@ -75,6 +76,9 @@ public:
     // Exports the open model with the current removal set and adapters (File > Export pruned
     // model shows the dialog first). The outcome goes to the status bar; errors are reported.
     void exportModel(const ExportSettings& settings) { export_->exportModel(settings); }
+    // File > Export report: the current session as `layerlab-cli report` draws it, to `html` and
+    // the PDF beside it (in the background; the outcome goes to the status bar).
+    void exportReport(const QString& html);
     // Without dialogs: errors go to the status bar and stderr (screenshots, tests).
     void setInteractive(bool on) { interactive_ = on; }
 
@@ -131,6 +135,7 @@ private:
     GenerationController* generation_ = nullptr;
     ExportController* export_ = nullptr;
     ReportExporter* reports_ = nullptr;
+    ReportController* report_ = nullptr;
     SessionController* session_ = nullptr;
     bool interactive_ = true;
     int pendingRunLength_ = 0; // a best-run plan waiting for its angular scores

@@ -102,6 +102,11 @@ TEST(SessionFile, WrittenSessionsReadBack) {
     EXPECT_EQ(back.evaluations.size(), 1u);
     EXPECT_EQ(back.evaluations[0].tasks[0].task, "verse");
     EXPECT_EQ(back.recovery, s.recovery);
+    EXPECT_TRUE(back.pruningCurve.is_null()); // none in the hand-written session, none written
+    auto withCurve = s;
+    withCurve.pruningCurve = nlohmann::json::array({{{"metric", "cosine"}, {"units_removed", 1}}});
+    writeSessionFile(dir / "curve.layerlab", withCurve);
+    EXPECT_EQ(readSessionFile(dir / "curve.layerlab").pruningCurve, withCurve.pruningCurve);
 }
 
 TEST(SessionFile, MalformedSessionsAreErrorsNamingTheFile) {
@@ -125,6 +130,9 @@ TEST(SessionFile, MalformedSessionsAreErrorsNamingTheFile) {
     expectError(R"({"format": "layerlab-session", "version": 1, "model": {"dir": "/m"},
                    "evaluations": [{"role": "other"}]})",
                 "evaluations[0].role");
+    expectError(R"({"format": "layerlab-session", "version": 1, "model": {"dir": "/m"},
+                   "pruning_curve": {"metric": "cosine"}})",
+                "pruning_curve is not a list");
     EXPECT_THROW(readSessionFile("/nonexistent/session.layerlab"), Error);
 }
 

@@ -16,6 +16,8 @@
 #include "model/model.h"
 #include "recovery/loss_curve_model.h"
 #include "recovery/recovery_panel.h"
+#include "report/report_content.h"
+#include "report/report_document.h"
 #include "ui_test_helpers.h"
 #include "window/main_window.h"
 #include "workspace/workspace.h"
@@ -366,6 +368,39 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     EXPECT_EQ(ws->model()->adapters().lora[0].projection, Projection::Down);
     EXPECT_TRUE(w.recoveryPanel()->resultText().contains("fold-linear"))
         << w.recoveryPanel()->resultText().toStdString();
+
+    // File > Export report draws what `layerlab-cli report SESSION.layerlab` draws for the saved
+    // session: the same sections, charts and tables; only the provenance names its source.
+    {
+        StallMeter meter;
+        w.exportReport(dir.filePath("gui.html"));
+        ASSERT_TRUE(waitIdle(w));
+        std::printf("  longest GUI stall while the report was drawn: %lld ms\n",
+                    static_cast<long long>(meter.maxGapMs()));
+        EXPECT_LT(meter.maxGapMs(), 100) << "the GUI thread stalled while the report was drawn";
+    }
+    ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
+    ASSERT_EQ(w.saveSession(dir.filePath("study.layerlab")), QString());
+    auto fromFile = reportFromFiles({dir.filePath("study.layerlab").toStdString()});
+    ASSERT_EQ(writeHtmlReport(fromFile, dir.filePath("cli.html")), QString());
+    const auto beforeProvenance = [](const QByteArray& html) {
+        return html.left(html.indexOf("<section id=\"provenance\""));
+    };
+    const auto gui = readAll(dir.filePath("gui.html")), cli = readAll(dir.filePath("cli.html"));
+    EXPECT_TRUE(gui.contains("<section id=\"pruning-curves\"")) << gui.left(2000).toStdString();
+    EXPECT_TRUE(gui.contains("<section id=\"recovery\""));
+    EXPECT_TRUE(gui.contains("<td>block:4</td><td>bias</td>"));
+    EXPECT_TRUE(gui.contains("<td>block:4</td><td>fold-linear</td>"));
+    const auto a = beforeProvenance(gui), b = beforeProvenance(cli);
+    qsizetype at = 0;
+    while (at < a.size() && at < b.size() && a[at] == b[at])
+        ++at;
+    EXPECT_EQ(a.size(), b.size());
+    EXPECT_EQ(at, a.size()) << "first difference:\n"
+                            << a.mid(at - 200, 400).toStdString() << "\n---\n"
+                            << b.mid(at - 200, 400).toStdString();
+    EXPECT_TRUE(readAll(dir.filePath("gui.pdf")).startsWith("%PDF-"));
+
     w.removeAdapters();
     ASSERT_TRUE(waitIdle(w));
     EXPECT_TRUE(ws->model()->adapters().empty());

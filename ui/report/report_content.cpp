@@ -1,0 +1,276 @@
+#include "report/report_content.h"
+
+#include "common/error.h"
+#include "io/sha256.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+namespace layerlab::ui {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+Unit unitFromName(const std::string& name, const fs::path& file) {
+    for (Unit u : {Unit::Block, Unit::Attention, Unit::Ffn})
+        if (name == unitName(u)) return u;
+    throw Error(file, "unknown granularity '" + name + "'");
+}
+
+double number(const json& j, const char* key, double fallback = 0) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+std::string text(const json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// What kind of CLI report this is, from the fields only that command writes.
+std::string kindOf(const json& j) {
+    if (j.contains("format") && j.contains("layers") && j.contains("source")) return "export";
+    if (j.contains("rows") && j.contains("removal_order")) return "sweep";
+    if (j.contains("scores") && j.contains("num_layers")) return "importance";
+    if (j.contains("method") && j.contains("recovered")) return "recover";
+    if (j.contains("loss") || j.contains("tasks")) return "eval";
+    return {};
+}
+
+std::vector<ReportTaskScore> taskScores(const json& tasks) {
+    std::vector<ReportTaskScore> out;
+    if (!tasks.is_object()) return out;
+    for (const auto& [name, t] : tasks.items())
+        out.push_back(
+            {name, number(t, "acc"), number(t, "acc_norm"), static_cast<int64_t>(number(t, "items"))});
+    return out;
+}
+
+json settingsOf(const json& j, const std::string& kind) {
+    json s = j.value("settings", json::object());
+    for (const char* key :
+         {"data", "calibration_data", "eval_data", "device", "dtype", "method", "ridge", "removed"})
+        if (j.contains(key) && !s.contains(key)) s[key] = j[key];
+    if (kind == "export")
+        for (const char* key : {"format", "dtype", "shard_size", "adapters"})
+            if (j.contains(key)) s[key] = j[key];
+    return s;
+}
+
+void readImportance(ReportContent& c, const json& j, const fs::path& file) {
+    for (const auto& [metric, perUnit] : j.at("scores").items()) {
+        for (const auto& [unit, values] : perUnit.items())
+            c.scores.values[metric][static_cast<size_t>(unitFromName(unit, file))] =
+                values.get<std::vector<double>>();
+    }
+    if (j.contains("stderr"))
+        for (const auto& [metric, perUnit] : j["stderr"].items())
+            for (const auto& [unit, values] : perUnit.items())
+                c.scores.stdErr[metric][static_cast<size_t>(unitFromName(unit, file))] =
+                    values.get<std::vector<double>>();
+    if (const auto& s = j.value("settings", json::object()); s.contains("angular_n"))
+        c.scores.angularN = s["angular_n"].get<int64_t>();
+}
+
+// Rows of `sweep --json`, or of a session's pruning curve (the same fields).
+void readCurveRows(ReportContent& c, const json& rows, const fs::path& file) {
+    for (const auto& row : rows) {
+        ReportCurvePoint p;
+        p.metric = row.at("metric").get<std::string>();
+        p.unit = unitFromName(row.at("granularity").get<std::string>(), file);
+        p.unitsRemoved = row.at("units_removed").get<int64_t>();
+        p.parameterFraction = number(row, "parameter_fraction");
+        p.removed = text(row, "removed");
+        p.loss = number(row, "loss");
+        p.perplexity = number(row, "perplexity");
+        c.curves.push_back(p);
+    }
+}
+
+void readSweep(ReportContent& c, const json& j, const fs::path& file) {
+    for (const auto& [metric, order] : j.at("removal_order").items()) // each ranks every unit
+        c.layers = std::max(c.layers, static_cast<int64_t>(order.size()));
+    readCurveRows(c, j.at("rows"), file);
+}
+
+void readEval(ReportContent& c, const json& j, const fs::path& file) {
+    ReportEvaluation e;
+    e.label = file.filename().string();
+    e.removed = text(j, "removed");
+    e.hasLoss = j.contains("loss");
+    e.loss = number(j, "loss");
+    e.perplexity = number(j, "perplexity");
+    e.tasks = taskScores(j.value("tasks", json::object()));
+    c.evaluations.push_back(e);
+}
+
+void readRecovery(ReportContent& c, const json& j) {
+    ReportRecovery r;
+    r.removed = text(j, "removed");
+    r.method = text(j, "method");
+    const auto part = [&](const char* key, double& loss, double& ppl) {
+        loss = number(j.value(key, json::object()), "loss");
+        ppl = number(j.value(key, json::object()), "perplexity");
+    };
+    part("full", r.fullLoss, r.fullPerplexity);
+    part("removed_only", r.removedLoss, r.removedPerplexity);
+    part("recovered", r.recoveredLoss, r.recoveredPerplexity);
+    c.recoveries.push_back(r);
+}
+
+std::string modelOf(const json& j, const std::string& kind) {
+    if (kind == "export") return text(j.value("source", json::object()), "path");
+    return text(j, "model");
+}
+
+void setModel(ReportContent& c, const std::string& model, const fs::path& file) {
+    if (model.empty()) return;
+    std::error_code ec;
+    const auto dir = fs::weakly_canonical(model, ec);
+    if (c.modelDir.empty()) {
+        c.modelDir = dir;
+    } else if (c.modelDir != dir) {
+        throw Error(file, "is about " + dir.string() + ", the other inputs about " + c.modelDir.string() +
+                              ": a report covers one model");
+    }
+}
+
+} // namespace
+
+ReportContent reportFromFiles(const std::vector<fs::path>& inputs) {
+    if (inputs.empty())
+        throw Error("no inputs: give JSON reports of importance, sweep, eval, recover or export, "
+                    "or one .layerlab session");
+    if (inputs.size() == 1 && inputs[0].extension() == ".layerlab")
+        return reportFromSession(readSessionFile(inputs[0]), inputs[0].string());
+    ReportContent c;
+    for (const auto& file : inputs) {
+        if (file.extension() == ".layerlab")
+            throw Error(file, "a session is a report's only input; give it alone");
+        std::ifstream in(file);
+        if (!in) throw Error(file, "cannot be read");
+        json j;
+        try {
+            j = json::parse(in);
+        } catch (const json::exception& e) {
+            throw Error(file, std::string("not valid JSON (") + e.what() + ")");
+        }
+        const auto kind = kindOf(j);
+        if (kind.empty())
+            throw Error(file, "not a LayerLab report (importance, sweep, eval, recover or export --json)");
+        try {
+            setModel(c, modelOf(j, kind), file);
+            if (kind == "importance") {
+                readImportance(c, j, file);
+                c.layers = std::max(c.layers, j.at("num_layers").get<int64_t>());
+            } else if (kind == "sweep") {
+                readSweep(c, j, file);
+            } else if (kind == "eval") {
+                readEval(c, j, file);
+            } else if (kind == "recover") {
+                readRecovery(c, j);
+            } else {
+                c.exportManifest = j;
+                c.layers = std::max(c.layers, j.at("source").value("num_layers", int64_t{0}));
+            }
+        } catch (const json::exception& e) {
+            throw Error(file, "malformed " + kind + " report (" + e.what() + ")");
+        }
+        const auto settings = settingsOf(j, kind);
+        if (c.device.empty() && settings.contains("device") && settings["device"].is_string())
+            c.device = settings["device"].get<std::string>();
+        if (c.dtype.empty() && settings.contains("dtype") && settings["dtype"].is_string())
+            c.dtype = settings["dtype"].get<std::string>();
+        c.sources.push_back({file.string(), kind, text(j, "command"), settings});
+    }
+    for (const auto& [metric, perUnit] : c.scores.values)
+        for (const auto& v : perUnit)
+            c.layers = std::max(c.layers, static_cast<int64_t>(v.size()));
+    c.title = "Depth pruning report: " + c.modelDir.filename().string();
+    return c;
+}
+
+ReportContent reportFromSession(const Session& session, const std::string& sourceName) {
+    ReportContent c;
+    c.modelDir = session.modelDir;
+    c.device = session.device;
+    c.dtype = session.dtype;
+    c.removed = session.removed;
+    c.scores.values = session.scores;
+    c.scores.stdErr = session.scoreStdErr;
+    c.scores.angularN = session.angularN;
+    for (const auto& [metric, perUnit] : c.scores.values)
+        for (const auto& v : perUnit)
+            c.layers = std::max(c.layers, static_cast<int64_t>(v.size()));
+    for (const auto& e : session.evaluations) {
+        ReportEvaluation r;
+        r.label = (e.role == "baseline" ? std::string("full model") : std::string("removal set")) +
+                  (e.level == 0 ? " (quick sample)" : " (refined sample)");
+        r.removed = e.role == "baseline" ? std::string() : e.removed;
+        r.hasLoss = e.hasLoss;
+        r.loss = e.loss;
+        r.perplexity = e.perplexity;
+        for (const auto& t : e.tasks)
+            r.tasks.push_back({t.task, t.acc, t.accNorm, t.items});
+        c.evaluations.push_back(r);
+    }
+    try {
+        if (session.recovery.is_object() && session.recovery.contains("results"))
+            for (const auto& r : session.recovery["results"])
+                readRecovery(c, r);
+        if (session.pruningCurve.is_array()) readCurveRows(c, session.pruningCurve, sourceName);
+    } catch (const json::exception& e) {
+        throw Error(sourceName,
+                    std::string("malformed recovery results or pruning curve (") + e.what() + ")");
+    }
+    json settings = {{"calibration_file", session.calibrationFile.string()},
+                     {"seq_len", session.seqLen},
+                     {"importance_windows", session.importanceWindows},
+                     {"evaluation_windows", session.evaluationWindows},
+                     {"evaluation_items", session.evaluationItems},
+                     {"device", session.device},
+                     {"dtype", session.dtype},
+                     {"removed", session.removed}};
+    json tasks = json::array();
+    for (const auto& t : session.taskFiles)
+        tasks.push_back(t.string());
+    settings["task_files"] = tasks;
+    if (!session.adapters.empty()) settings["adapters"] = session.adapters.string();
+    // The workbench made it: there is no command line to repeat.
+    c.sources.push_back({sourceName, "session", {}, settings});
+    c.title = "Depth pruning report: " + c.modelDir.filename().string();
+    return c;
+}
+
+void hashModelFiles(ReportContent& c, const Progress& progress) {
+    c.modelFiles.clear();
+    std::error_code ec;
+    if (c.modelDir.empty() || !fs::is_directory(c.modelDir, ec)) return;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(c.modelDir, ec)) {
+        const auto name = entry.path().filename().string();
+        const auto ext = entry.path().extension().string();
+        if (entry.is_regular_file() && (ext == ".safetensors" || ext == ".json" || name == "tokenizer.model"))
+            files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    uint64_t total = 0, done = 0;
+    for (const auto& f : files)
+        total += fs::file_size(f, ec);
+    for (const auto& f : files) {
+        ReportFile r{f.filename().string(), fs::file_size(f, ec), {}};
+        const uint64_t before = done;
+        r.sha256 = sha256File(f, [&](uint64_t n) {
+            progress.checkCancelled();
+            progress.report("hashing the model's files", static_cast<int64_t>((before + n) >> 20),
+                            static_cast<int64_t>(total >> 20), "MiB");
+        });
+        done += r.bytes;
+        c.modelFiles.push_back(r);
+    }
+}
+
+} // namespace layerlab::ui
