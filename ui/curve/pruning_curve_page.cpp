@@ -1,5 +1,7 @@
 #include "curve/pruning_curve_page.h"
 
+#include "curve/line_chart.h"
+
 #include "curve/pruning_curve_model.h"
 #include "layer_map/importance_job.h"
 #include "workspace/workspace.h"
@@ -12,15 +14,12 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLineSeries>
 #include <QListWidget>
-#include <QLogValueAxis>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
-#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -193,64 +192,21 @@ void PruningCurvePage::rebuildChart() {
 }
 
 QChart* pruningCurveChart(const PruningCurveModel& model, int column, bool log, const QString& title) {
-    auto* chart = new QChart;
-    chart->setTitle(title);
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    double lo = 0, hi = 0, maxX = 1;
-    bool any = false;
-    std::vector<QLineSeries*> lines;
+    std::vector<ChartLine> lines;
     for (const auto& metric : model.metrics()) {
-        auto* line = new QLineSeries;
-        line->setName(QString::fromStdString(metric));
-        line->setPointsVisible(true);
-        for (const auto& p : model.series(metric, column)) {
-            if (log && !(p.y() > 0)) continue;
-            line->append(p);
-            lo = any ? std::min(lo, p.y()) : p.y();
-            hi = any ? std::max(hi, p.y()) : p.y();
-            maxX = std::max(maxX, p.x());
-            any = true;
-        }
-        chart->addSeries(line);
-        lines.push_back(line);
+        const auto points = model.series(metric, column);
+        lines.push_back({QString::fromStdString(metric), {points.begin(), points.end()}});
     }
     const auto& points = model.points();
-    auto* x = new QValueAxis;
-    x->setTitleText(
-        points.empty()
-            ? QObject::tr("units removed")
-            : QObject::tr("%1 units removed").arg(QString::fromLatin1(unitName(points.front().unit))));
-    x->setRange(0, maxX);
-    x->setTickCount(static_cast<int>(std::min(maxX, 16.0)) + 1);
-    x->setLabelFormat(QStringLiteral("%d"));
-    chart->addAxis(x, Qt::AlignBottom);
-    QAbstractAxis* y = nullptr;
     const QString yTitle = model.headerData(column, Qt::Horizontal).toString();
-    if (log) {
-        auto* axis = new QLogValueAxis;
-        axis->setBase(10);
-        axis->setLabelFormat(QStringLiteral("%g"));
-        axis->setMinorTickCount(8);
-        if (any) axis->setRange(lo / 1.1, hi * 1.1);
-        y = axis;
-    } else {
-        auto* axis = new QValueAxis;
-        if (any) {
-            const double pad = hi > lo ? 0.05 * (hi - lo) : 0.5;
-            axis->setRange(lo - pad, hi + pad);
-            axis->applyNiceNumbers();
-        }
-        if (column >= PruningCurveModel::FirstTaskColumn) axis->setLabelFormat(QStringLiteral("%.2f"));
-        y = axis;
-    }
-    y->setTitleText(column >= PruningCurveModel::FirstTaskColumn ? yTitle + QObject::tr(" (fraction correct)")
-                                                                 : yTitle);
-    chart->addAxis(y, Qt::AlignLeft);
-    for (auto* line : lines) {
-        line->attachAxis(x);
-        line->attachAxis(y);
-    }
-    return chart;
+    const bool tasks = column >= PruningCurveModel::FirstTaskColumn;
+    return lineChart(
+        title, lines,
+        {points.empty()
+             ? QObject::tr("units removed")
+             : QObject::tr("%1 units removed").arg(QString::fromLatin1(unitName(points.front().unit))),
+         tasks ? yTitle + QObject::tr(" (fraction correct)") : yTitle, true, log,
+         tasks ? QStringLiteral("%.2f") : QString()});
 }
 
 } // namespace layerlab::ui

@@ -1,6 +1,7 @@
 #include "report/report_document.h"
 
 #include "common/error.h"
+#include "curve/line_chart.h"
 #include "curve/pruning_curve_model.h"
 #include "curve/pruning_curve_page.h"
 #include "export/report_export.h"
@@ -12,8 +13,6 @@
 #include <QChart>
 #include <QChartView>
 #include <QCoreApplication>
-#include <QLineSeries>
-#include <QLogValueAxis>
 #include <QPainter>
 #include <QPdfWriter>
 #include <QSaveFile>
@@ -144,61 +143,26 @@ PruningCurveModel* curveModel(const ReportContent& c, Unit unit, QObject* parent
 }
 
 QChart* equalSavingsChart(const ReportContent& c, const std::string& metric, const QString& title) {
-    auto* chart = new QChart;
-    chart->setTitle(title);
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    double lo = 0, hi = 0, maxX = 1;
-    bool any = false;
-    std::vector<QLineSeries*> lines;
+    std::vector<ChartLine> lines;
+    double lo = 0, hi = 0;
     for (Unit u : {Unit::Block, Unit::Attention, Unit::Ffn}) {
-        auto* line = new QLineSeries;
-        line->setName(unitLabel(u));
-        line->setPointsVisible(true);
-        std::vector<const ReportCurvePoint*> points;
+        std::vector<QPointF> points;
         for (const auto& p : c.curves)
-            if (p.metric == metric && p.unit == u && p.perplexity > 0) points.push_back(&p);
+            if (p.metric == metric && p.unit == u && p.perplexity > 0) {
+                points.emplace_back(100 * p.parameterFraction, p.perplexity);
+                lo = lo > 0 ? std::min(lo, p.perplexity) : p.perplexity;
+                hi = std::max(hi, p.perplexity);
+            }
         std::sort(points.begin(), points.end(),
-                  [](auto* a, auto* b) { return a->parameterFraction < b->parameterFraction; });
-        for (const auto* p : points) {
-            line->append(100 * p->parameterFraction, p->perplexity);
-            lo = any ? std::min(lo, p->perplexity) : p->perplexity;
-            hi = any ? std::max(hi, p->perplexity) : p->perplexity;
-            maxX = std::max(maxX, 100 * p->parameterFraction);
-            any = true;
-        }
-        if (points.empty()) {
-            delete line;
-            continue;
-        }
-        chart->addSeries(line);
-        lines.push_back(line);
+                  [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
+        if (!points.empty()) lines.push_back({unitLabel(u), points});
     }
-    auto* x = new QValueAxis;
-    x->setTitleText(QObject::tr("parameters removed (%)"));
-    x->setRange(0, maxX);
-    x->applyNiceNumbers();
-    QAbstractAxis* y = nullptr;
-    if (any && hi / lo > 10) {
-        auto* log = new QLogValueAxis;
-        log->setBase(10);
-        log->setLabelFormat(QStringLiteral("%g"));
-        log->setMinorTickCount(8);
-        log->setRange(lo / 1.1, hi * 1.1);
-        y = log;
-    } else {
-        auto* linear = new QValueAxis;
-        if (any) linear->setRange(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
-        linear->applyNiceNumbers();
-        y = linear;
-    }
-    y->setTitleText(QObject::tr("perplexity"));
-    chart->addAxis(x, Qt::AlignBottom);
-    chart->addAxis(y, Qt::AlignLeft);
-    for (auto* line : lines) {
-        line->attachAxis(x);
-        line->attachAxis(y);
-    }
-    return chart;
+    return lineChart(title, lines,
+                     {QObject::tr("parameters removed (%)"),
+                      QObject::tr("perplexity"),
+                      false,
+                      lo > 0 && hi / lo > 10,
+                      {}});
 }
 
 void curveSections(const ReportContent& c, std::vector<ReportSection>& out) {
