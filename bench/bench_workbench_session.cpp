@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
             w.removeAdapters();
             const int64_t L = w.workspace()->numLayers();
             LayerMask blocks(L);
-            for (int64_t b = L * 2 / 3; b < L * 2 / 3 + 4; ++b)
+            for (int64_t b = std::max<int64_t>(1, L * 2 / 3); b < std::min(L, L * 2 / 3 + 4); ++b)
                 blocks.remove(Unit::Block, b);
             w.workspace()->setMask(blocks);
             w.recover({RecoveryMethod::FoldLinear, 0, 1e-4, 8});

@@ -56,7 +56,9 @@ fi
 [ -f "$tarball" ] || { echo "$tarball is missing: run tools/device_build.sh --fetch on a Debian 12 machine" >&2; exit 1; }
 sysroot=${SYSROOT:-/tmp/layerlab-sysroot}
 if [ ! -f "$sysroot/.unpacked" ] || [ "$tarball" -nt "$sysroot/.unpacked" ]; then
-  rm -rf "$sysroot" && mkdir -p "$sysroot"
+  # Only a folder this script unpacked (or a new one) is replaced.
+  [ -f "$sysroot/.unpacked" ] && rm -rf "$sysroot"
+  mkdir -p "$sysroot"
   if command -v xz >/dev/null; then xz -dc "$tarball"; else
     python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$tarball"
   fi | tar -xf - -C "$sysroot"
@@ -67,7 +69,7 @@ fi
 lib="$sysroot/usr/lib/$triplet"
 export PKG_CONFIG_SYSROOT_DIR="$sysroot"
 export PKG_CONFIG_PATH="$lib/pkgconfig:$sysroot/usr/share/pkgconfig"
-export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 torch_prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 common=(-DCMAKE_PREFIX_PATH="$torch_prefix;$sysroot/usr" -DLAYERLAB_GTEST_SOURCE="$sysroot/usr/src/googletest"
         -DCMAKE_CUDA_ARCHITECTURES=90)

@@ -3,6 +3,8 @@
 #include "common/utc_time.h"
 #include "io/atomic_file.h"
 
+#include <filesystem>
+
 namespace layerlab::cli {
 
 namespace {
@@ -28,6 +30,12 @@ std::string commandLine(const std::string& command, const std::vector<std::strin
 
 void writeJsonReport(const std::string& path, nlohmann::json report, const std::string& command,
                      const std::vector<std::string>& args) {
+    // The model as an absolute path: the report command may run in another folder.
+    if (auto m = report.find("model"); m != report.end() && m->is_string()) {
+        std::error_code ec;
+        const auto absolute = std::filesystem::weakly_canonical(m->get<std::string>(), ec);
+        if (!ec) *m = absolute.string();
+    }
     report["command"] = commandLine(command, args);
     report["layerlab_version"] = LAYERLAB_VERSION;
     report["created_utc"] = utcNow();

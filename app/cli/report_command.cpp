@@ -45,9 +45,10 @@ int runReport(const std::vector<std::string>& argv) {
     content.layerlabVersion = LAYERLAB_VERSION;
     content.created = utcNow();
 
-    // Charts need a QApplication; without a display they draw on the offscreen platform.
-    if (!std::getenv("QT_QPA_PLATFORM") && !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY"))
-        setenv("QT_QPA_PLATFORM", "offscreen", 1);
+    // Charts need a QApplication.
+    // A report needs no window: always offscreen, unless QT_QPA_PLATFORM says otherwise (a display
+    // that is set but unreachable would abort the program).
+    if (!std::getenv("QT_QPA_PLATFORM")) setenv("QT_QPA_PLATFORM", "offscreen", 1);
     int qtArgc = 1;
     char name[] = "layerlab-cli";
     char* qtArgv[] = {name, nullptr};

@@ -145,7 +145,8 @@ QChart* importanceBarChart(const ScoreTable& table, const std::string& m, int la
             if (v.empty()) continue;
             if (const auto* se = table.stdErrOf(m, unit)) {
                 const double offset = -groupWidth / 2 + groupWidth * (setIndex + 0.5) / sets;
-                for (int l = 0; l < layers && l < static_cast<int>(se->size()); ++l) {
+                const int n = static_cast<int>(std::min(v.size(), se->size()));
+                for (int l = 0; l < layers && l < n; ++l) {
                     auto* whisker = new QLineSeries;
                     whisker->append(l + offset, v[l] - (*se)[l]);
                     whisker->append(l + offset, v[l] + (*se)[l]);

@@ -4,6 +4,7 @@
 #include "io/sha256.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -13,6 +14,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+constexpr int64_t kMaxLayers = 100000; // far beyond any model; keeps a corrupt report from exhausting memory
 
 Unit unitFromName(const std::string& name, const fs::path& file) {
     for (Unit u : {Unit::Block, Unit::Attention, Unit::Ffn})
@@ -28,6 +31,14 @@ double number(const json& j, const char* key, double fallback = 0) {
 std::string text(const json& j, const char* key) {
     const auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A score list; null stands for NaN, as the CLI writes it.
+std::vector<double> scoreList(const json& values) {
+    std::vector<double> out;
+    for (const auto& v : values)
+        out.push_back(v.is_null() ? std::nan("") : v.get<double>());
+    return out;
 }
 
 // What kind of CLI report this is, from the fields only that command writes.
@@ -63,14 +74,12 @@ json settingsOf(const json& j, const std::string& kind) {
 void readImportance(ReportContent& c, const json& j, const fs::path& file) {
     for (const auto& [metric, perUnit] : j.at("scores").items()) {
         for (const auto& [unit, values] : perUnit.items())
-            c.scores.values[metric][static_cast<size_t>(unitFromName(unit, file))] =
-                values.get<std::vector<double>>();
+            c.scores.values[metric][static_cast<size_t>(unitFromName(unit, file))] = scoreList(values);
     }
     if (j.contains("stderr"))
         for (const auto& [metric, perUnit] : j["stderr"].items())
             for (const auto& [unit, values] : perUnit.items())
-                c.scores.stdErr[metric][static_cast<size_t>(unitFromName(unit, file))] =
-                    values.get<std::vector<double>>();
+                c.scores.stdErr[metric][static_cast<size_t>(unitFromName(unit, file))] = scoreList(values);
     if (const auto& s = j.value("settings", json::object()); s.contains("angular_n"))
         c.scores.angularN = s["angular_n"].get<int64_t>();
 }
@@ -84,6 +93,7 @@ void readCurveRows(ReportContent& c, const json& rows, const fs::path& file) {
         p.unitsRemoved = row.at("units_removed").get<int64_t>();
         p.parameterFraction = number(row, "parameter_fraction");
         p.removed = text(row, "removed");
+        p.hasLoss = row.contains("loss") && row["loss"].is_number();
         p.loss = number(row, "loss");
         p.perplexity = number(row, "perplexity");
         c.curves.push_back(p);
@@ -165,7 +175,10 @@ ReportContent reportFromFiles(const std::vector<fs::path>& inputs) {
             setModel(c, modelOf(j, kind), file);
             if (kind == "importance") {
                 readImportance(c, j, file);
-                c.layers = std::max(c.layers, j.at("num_layers").get<int64_t>());
+                const auto layers = j.at("num_layers").get<int64_t>();
+                if (layers < 1 || layers > kMaxLayers)
+                    throw Error(file, "num_layers " + std::to_string(layers) + " is out of range");
+                c.layers = std::max(c.layers, layers);
             } else if (kind == "sweep") {
                 readSweep(c, j, file);
             } else if (kind == "eval") {
@@ -174,21 +187,28 @@ ReportContent reportFromFiles(const std::vector<fs::path>& inputs) {
                 readRecovery(c, j);
             } else {
                 c.exportManifest = j;
-                c.layers = std::max(c.layers, j.at("source").value("num_layers", int64_t{0}));
+                const auto layers = j.at("source").value("num_layers", int64_t{0});
+                if (layers < 0 || layers > kMaxLayers)
+                    throw Error(file, "num_layers " + std::to_string(layers) + " is out of range");
+                c.layers = std::max(c.layers, layers);
+                if (!j.value("runtimes", json::array()).is_array())
+                    throw Error(file, "runtimes is not a list");
             }
+            const auto settings = settingsOf(j, kind);
+            if (c.device.empty() && settings.contains("device") && settings["device"].is_string())
+                c.device = settings["device"].get<std::string>();
+            if (c.dtype.empty() && settings.contains("dtype") && settings["dtype"].is_string())
+                c.dtype = settings["dtype"].get<std::string>();
+            c.sources.push_back({file.string(), kind, text(j, "command"), settings});
         } catch (const json::exception& e) {
             throw Error(file, "malformed " + kind + " report (" + e.what() + ")");
         }
-        const auto settings = settingsOf(j, kind);
-        if (c.device.empty() && settings.contains("device") && settings["device"].is_string())
-            c.device = settings["device"].get<std::string>();
-        if (c.dtype.empty() && settings.contains("dtype") && settings["dtype"].is_string())
-            c.dtype = settings["dtype"].get<std::string>();
-        c.sources.push_back({file.string(), kind, text(j, "command"), settings});
     }
     for (const auto& [metric, perUnit] : c.scores.values)
         for (const auto& v : perUnit)
             c.layers = std::max(c.layers, static_cast<int64_t>(v.size()));
+    if (c.layers > kMaxLayers)
+        throw Error("the inputs have scores for " + std::to_string(c.layers) + " layers");
     c.title = "Depth pruning report: " + c.modelDir.filename().string();
     return c;
 }
@@ -258,16 +278,22 @@ void hashModelFiles(ReportContent& c, const Progress& progress) {
     }
     std::sort(files.begin(), files.end());
     uint64_t total = 0, done = 0;
-    for (const auto& f : files)
-        total += fs::file_size(f, ec);
     for (const auto& f : files) {
-        ReportFile r{f.filename().string(), fs::file_size(f, ec), {}};
+        const auto bytes = fs::file_size(f, ec);
+        total += ec ? 0 : bytes;
+    }
+    for (const auto& f : files) {
+        const auto bytes = fs::file_size(f, ec);
+        ReportFile r{f.filename().string(), ec ? 0 : bytes, {}};
         const uint64_t before = done;
-        r.sha256 = sha256File(f, [&](uint64_t n) {
-            progress.checkCancelled();
-            progress.report("hashing the model's files", static_cast<int64_t>((before + n) >> 20),
-                            static_cast<int64_t>(total >> 20), "MiB");
-        });
+        try {
+            r.sha256 = sha256File(f, [&](uint64_t n) {
+                progress.checkCancelled();
+                progress.report("hashing the model's files", static_cast<int64_t>((before + n) >> 20),
+                                static_cast<int64_t>(total >> 20), "MiB");
+            });
+        } catch (const Error&) { // unreadable now: listed without a hash
+        }
         done += r.bytes;
         c.modelFiles.push_back(r);
     }

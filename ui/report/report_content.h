@@ -26,6 +26,7 @@ struct ReportCurvePoint {
     int64_t unitsRemoved = 0;
     double parameterFraction = 0; // of the model's parameters removed
     std::string removed;          // the removal set
+    bool hasLoss = false;         // false for points with task scores only
     double loss = 0, perplexity = 0;
 };
 

@@ -5,6 +5,7 @@
 #include "curve/pruning_curve_model.h"
 #include "curve/pruning_curve_page.h"
 #include "export/report_export.h"
+#include "importance/rank_correlation.h"
 #include "layer_map/importance_chart.h"
 
 #include <QBarCategoryAxis>
@@ -16,6 +17,7 @@
 #include <QPainter>
 #include <QPdfWriter>
 #include <QSaveFile>
+#include <QScatterSeries>
 #include <QTextDocument>
 #include <QValueAxis>
 
@@ -41,6 +43,14 @@ QString unitLabel(Unit u) {
     return u == Unit::Block       ? QStringLiteral("blocks")
            : u == Unit::Attention ? QStringLiteral("attention")
                                   : QStringLiteral("FFN");
+}
+
+// An HTML id from a metric name out of an input file: letters, digits, '_' and '-' only.
+QString idPart(const std::string& name) {
+    QString id;
+    for (const QChar ch : QString::fromStdString(name))
+        id += ch.isLetterOrNumber() && ch.unicode() < 128 ? ch : QLatin1Char('_');
+    return id;
 }
 
 QString table(const QStringList& header, const std::vector<QStringList>& rows) {
@@ -76,7 +86,7 @@ void importanceSection(const ReportContent& c, std::vector<ReportSection>& out) 
     for (const auto& metric : orderedMetrics(c.scores)) {
         if (metric.find("task_loss") != std::string::npos) continue; // its own section
         const auto title = QObject::tr("Importance per layer: %1 (higher = more important)").arg(esc(metric));
-        s.blocks.push_back({ReportFigure{QStringLiteral("importance-") + QString::fromStdString(metric),
+        s.blocks.push_back({ReportFigure{QStringLiteral("importance-") + idPart(metric),
                                          [&c, metric, title] {
                                              return importanceBarChart(c.scores, metric,
                                                                        static_cast<int>(c.layers), title);
@@ -85,7 +95,7 @@ void importanceSection(const ReportContent& c, std::vector<ReportSection>& out) 
                             {},
                             true});
     }
-    if (s.blocks.empty()) return;
+    if (c.scores.empty()) return;
     // Every value, for readers who want the numbers behind the bars.
     QStringList header{QObject::tr("layer")};
     std::vector<std::pair<const std::vector<double>*, int>> columns;
@@ -115,7 +125,7 @@ void importanceSection(const ReportContent& c, std::vector<ReportSection>& out) 
 bool spansADecade(const ReportContent& c, Unit unit) {
     double lo = 0, hi = 0;
     for (const auto& p : c.curves)
-        if (p.unit == unit && p.perplexity > 0) {
+        if (p.unit == unit && p.hasLoss && p.perplexity > 0) {
             lo = lo > 0 ? std::min(lo, p.perplexity) : p.perplexity;
             hi = std::max(hi, p.perplexity);
         }
@@ -134,7 +144,7 @@ PruningCurveModel* curveModel(const ReportContent& c, Unit unit, QObject* parent
             point.mask = LayerMask::parse(p.removed, c.layers);
         } catch (const Error&) { // a spec beyond the layers known here: the chart does not need it
         }
-        point.evaluation.hasLoss = true;
+        point.evaluation.hasLoss = p.hasLoss;
         point.evaluation.loss = p.loss;
         point.evaluation.perplexity = p.perplexity;
         model->addPoint(point);
@@ -148,7 +158,7 @@ QChart* equalSavingsChart(const ReportContent& c, const std::string& metric, con
     for (Unit u : {Unit::Block, Unit::Attention, Unit::Ffn}) {
         std::vector<QPointF> points;
         for (const auto& p : c.curves)
-            if (p.metric == metric && p.unit == u && p.perplexity > 0) {
+            if (p.metric == metric && p.unit == u && p.hasLoss && p.perplexity > 0) {
                 points.emplace_back(100 * p.parameterFraction, p.perplexity);
                 lo = lo > 0 ? std::min(lo, p.perplexity) : p.perplexity;
                 hi = std::max(hi, p.perplexity);
@@ -163,6 +173,59 @@ QChart* equalSavingsChart(const ReportContent& c, const std::string& metric, con
                       false,
                       lo > 0 && hi / lo > 10,
                       {}});
+}
+
+QChart* scatterChart(const ReportContent& c, const std::string& a, const std::string& b, Unit unit,
+                     const QString& title) {
+    auto* chart = new QChart;
+    chart->setTitle(title);
+    chart->legend()->setVisible(false);
+    auto* points = new QScatterSeries;
+    points->setMarkerSize(9);
+    const auto &x = c.scores.at(a, unit), &y = c.scores.at(b, unit);
+    for (size_t l = 0; l < x.size() && l < y.size(); ++l)
+        points->append(x[l], y[l]);
+    chart->addSeries(points);
+    chart->createDefaultAxes();
+    chart->axes(Qt::Horizontal).front()->setTitleText(QString::fromStdString(a));
+    chart->axes(Qt::Vertical).front()->setTitleText(QString::fromStdString(b));
+    return chart;
+}
+
+// Do two metrics order the units alike? Spearman's rho and Kendall's tau-b per granularity, and
+// the block scores of each pair as a scatter plot (the workbench's "Metric vs metric" tab).
+void agreementSection(const ReportContent& c, std::vector<ReportSection>& out) {
+    ReportSection s{QStringLiteral("metric-agreement"), QObject::tr("Metric vs metric: do they agree?"), {}};
+    std::vector<QStringList> rows;
+    const auto metrics = orderedMetrics(c.scores);
+    for (Unit u : {Unit::Block, Unit::Attention, Unit::Ffn})
+        for (size_t i = 0; i < metrics.size(); ++i)
+            for (size_t j = i + 1; j < metrics.size(); ++j) {
+                const auto &a = c.scores.at(metrics[i], u), &b = c.scores.at(metrics[j], u);
+                if (a.size() < 2 || a.size() != b.size()) continue; // angular has L - n + 1 runs
+                rows.push_back({QString::fromLatin1(unitName(u)), esc(metrics[i]), esc(metrics[j]),
+                                num(spearmanCorrelation(a, b), 3), num(kendallTau(a, b), 3)});
+                if (u == Unit::Block && s.blocks.size() < 6) {
+                    const auto title =
+                        QObject::tr("Blocks: %1 against %2").arg(esc(metrics[j]), esc(metrics[i]));
+                    s.blocks.push_back(
+                        {ReportFigure{
+                             QStringLiteral("scatter-%1-%2").arg(idPart(metrics[i]), idPart(metrics[j])),
+                             [&c, a = metrics[i], b = metrics[j], title] {
+                                 return scatterChart(c, a, b, Unit::Block, title);
+                             },
+                             title},
+                         {},
+                         true});
+                }
+            }
+    if (rows.empty()) return;
+    s.blocks.push_back({std::nullopt,
+                        table({QObject::tr("granularity"), QObject::tr("metric"), QObject::tr("metric"),
+                               QObject::tr("Spearman's rho"), QObject::tr("Kendall's tau-b")},
+                              rows),
+                        true});
+    out.push_back(std::move(s));
 }
 
 void curveSections(const ReportContent& c, std::vector<ReportSection>& out) {
@@ -211,7 +274,7 @@ void curveSections(const ReportContent& c, std::vector<ReportSection>& out) {
         if (units.size() < 2) continue;
         const auto title = QObject::tr("%1: perplexity against parameters removed").arg(esc(metric));
         eq.blocks.push_back(
-            {ReportFigure{QStringLiteral("equal-savings-") + QString::fromStdString(metric),
+            {ReportFigure{QStringLiteral("equal-savings-") + idPart(metric),
                           [&c, metric, title] { return equalSavingsChart(c, metric, title); }, title},
              {},
              true});
@@ -224,7 +287,7 @@ void taskSection(const ReportContent& c, std::vector<ReportSection>& out) {
     for (const auto& metric : orderedMetrics(c.scores)) {
         if (metric.find("task_loss") == std::string::npos) continue;
         const auto title = QObject::tr("%1 per layer (loss on the task's right answers)").arg(esc(metric));
-        s.blocks.push_back({ReportFigure{QStringLiteral("task-") + QString::fromStdString(metric),
+        s.blocks.push_back({ReportFigure{QStringLiteral("task-") + idPart(metric),
                                          [&c, metric, title] {
                                              return importanceBarChart(c.scores, metric,
                                                                        static_cast<int>(c.layers), title);
@@ -244,9 +307,11 @@ QChart* recoveryChart(const ReportContent& c, const QString& title) {
     auto* x = new QBarCategoryAxis;
     std::set<std::string> shown;
     double hi = 1;
+    std::map<QString, int> uses; // the category axis keeps one bar per label
     auto add = [&](const QString& label, double v) {
+        const int n = ++uses[label];
         *set << v;
-        x->append(label);
+        x->append(n == 1 ? label : QStringLiteral("%1 (%2)").arg(label).arg(n));
         hi = std::max(hi, v);
     };
     for (const auto& r : c.recoveries) {
@@ -301,8 +366,7 @@ void evaluationSection(const ReportContent& c, std::vector<ReportSection>& out) 
         QStringList tasks;
         for (const auto& t : e.tasks)
             tasks << QStringLiteral("%1: acc %2, acc_norm %3 (%4 items)")
-                         .arg(esc(t.task), num(t.acc, 4), num(t.accNorm, 4))
-                         .arg(t.items);
+                         .arg(esc(t.task), num(t.acc, 4), num(t.accNorm, 4), QString::number(t.items));
         rows.push_back({esc(e.label), e.removed.empty() ? QObject::tr("nothing") : esc(e.removed),
                         e.hasLoss ? num(e.loss, 6) : QString(), e.hasLoss ? num(e.perplexity, 6) : QString(),
                         tasks.join(QStringLiteral("<br>"))});
@@ -320,14 +384,20 @@ void exportSection(const ReportContent& c, std::vector<ReportSection>& out) {
     const auto& m = c.exportManifest;
     if (!m.is_object()) return;
     ReportSection s{QStringLiteral("export"), QObject::tr("Export"), {}};
-    s.blocks.push_back(paragraph(QObject::tr("Format <b>%1</b>, %2 layers, removed %3.")
-                                     .arg(esc(m.value("format", std::string())))
-                                     .arg(m.value("layers", nlohmann::json::array()).size())
-                                     .arg(esc(m.value("removed", std::string())))));
+    const auto field = [](const nlohmann::json& j, const char* key) {
+        const auto it = j.find(key);
+        return it != j.end() && it->is_string() ? esc(it->get<std::string>()) : QString();
+    };
+    const auto layers = m.find("layers");
+    s.blocks.push_back(
+        paragraph(QObject::tr("Format <b>%1</b>, %2 layers, removed %3.")
+                      .arg(field(m, "format"),
+                           QString::number(layers != m.end() && layers->is_array() ? layers->size() : 0),
+                           field(m, "removed"))));
     std::vector<QStringList> rows;
-    for (const auto& r : m.value("runtimes", nlohmann::json::array()))
-        rows.push_back({esc(r.value("runtime", std::string())), esc(r.value("loads", std::string())),
-                        esc(r.value("detail", std::string()))});
+    if (const auto runtimes = m.find("runtimes"); runtimes != m.end() && runtimes->is_array())
+        for (const auto& r : *runtimes)
+            if (r.is_object()) rows.push_back({field(r, "runtime"), field(r, "loads"), field(r, "detail")});
     if (!rows.empty())
         s.blocks.push_back({std::nullopt,
                             table({QObject::tr("runtime"), QObject::tr("loads"), QObject::tr("why")}, rows),
@@ -340,9 +410,8 @@ void provenanceSection(const ReportContent& c, std::vector<ReportSection>& out) 
     ReportSection s{QStringLiteral("provenance"), QObject::tr("Provenance"), {}};
     s.blocks.push_back(paragraph(QObject::tr("Model folder <code>%1</code>; %2 layers; device %3, dtype %4. "
                                              "Made by LayerLab %5 on %6.")
-                                     .arg(esc(c.modelDir.string()))
-                                     .arg(c.layers)
-                                     .arg(esc(c.device.empty() ? "not recorded" : c.device),
+                                     .arg(esc(c.modelDir.string()), QString::number(c.layers),
+                                          esc(c.device.empty() ? "not recorded" : c.device),
                                           esc(c.dtype.empty() ? "not recorded" : c.dtype),
                                           esc(c.layerlabVersion), esc(c.created))));
     if (!c.removed.empty())
@@ -405,6 +474,7 @@ p.how { margin-bottom: 0; font-size: .9em; color: #555; }
 std::vector<ReportSection> reportSections(const ReportContent& c) {
     std::vector<ReportSection> out;
     importanceSection(c, out);
+    agreementSection(c, out);
     curveSections(c, out);
     taskSection(c, out);
     recoverySection(c, out);
@@ -474,12 +544,21 @@ QString writePdfReport(const ReportContent& c, const QString& path) {
             doc.setHtml(html);
             doc.setTextWidth(width);
             const double h = doc.size().height();
-            place(h);
-            painter.save();
-            painter.translate(0, y);
-            doc.drawContents(&painter);
-            painter.restore();
-            y += h;
+            if (h <= page.height()) place(h);
+            // A block taller than a page (a long table) goes on in page-high slices.
+            for (double top = 0; top < h;) {
+                if (y >= page.height() - 1) {
+                    pdf.newPage();
+                    y = 0;
+                }
+                const double slice = std::min(h - top, page.height() - y);
+                painter.save();
+                painter.translate(0, y - top);
+                doc.drawContents(&painter, QRectF(0, top, width, slice));
+                painter.restore();
+                top += slice;
+                y += slice;
+            }
         };
         drawHtml(QStringLiteral("<h1>%1</h1>").arg(esc(c.title)));
         for (const auto& s : reportSections(c)) {

@@ -34,7 +34,8 @@ struct ReportSection {
     std::vector<ReportBlock> blocks;
 };
 
-// The sections present for this content, in order: importance per metric, pruning curves per
+// The sections present for this content, in order: importance per metric, metric agreement (rank
+// correlations, scatter plots), pruning curves per
 // granularity, granularities at equal parameter savings, task-answer importance, recovery,
 // evaluations, export, provenance (always).
 std::vector<ReportSection> reportSections(const ReportContent& content);

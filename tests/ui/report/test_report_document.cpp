@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 using namespace layerlab;
@@ -122,13 +123,15 @@ TEST(ReportDocument, SectionsNumbersAndChartsFromCliReports) {
     ASSERT_EQ(writeHtmlReport(content, path), QString());
     const QString html = QString::fromUtf8(readAll(path));
 
-    EXPECT_EQ(sectionIds(html), (QStringList{"importance", "pruning-curves", "equal-savings", "recovery",
-                                             "evaluations", "export", "provenance"}));
-    // One inline SVG per figure: cosine and shapley importance, two curves (block, attn), one
-    // equal-savings comparison (cosine has two granularities), the recovery bars.
-    EXPECT_EQ(html.count(QStringLiteral("<svg")), 6);
-    for (const char* id : {"importance-cosine", "importance-shapley", "curve-block", "curve-attn",
-                           "equal-savings-cosine", "recovery"})
+    EXPECT_EQ(sectionIds(html),
+              (QStringList{"importance", "metric-agreement", "pruning-curves", "equal-savings", "recovery",
+                           "evaluations", "export", "provenance"}));
+    // One inline SVG per figure: cosine and shapley importance, their block scores against each
+    // other, two curves (block, attn), one equal-savings comparison (cosine has two
+    // granularities), the recovery bars.
+    EXPECT_EQ(html.count(QStringLiteral("<svg")), 7);
+    for (const char* id : {"importance-cosine", "importance-shapley", "scatter-cosine-shapley", "curve-block",
+                           "curve-attn", "equal-savings-cosine", "recovery"})
         EXPECT_TRUE(html.contains(QStringLiteral("<figure class=\"chart\" id=\"%1\"").arg(id))) << id;
     EXPECT_FALSE(html.contains(QStringLiteral("<?xml"))); // the SVGs' prologs stay out
     EXPECT_TRUE(html.contains(QStringLiteral("Importance per layer: cosine")));
@@ -138,6 +141,9 @@ TEST(ReportDocument, SectionsNumbersAndChartsFromCliReports) {
         "<td>block:1</td><td>lowrank:8</td><td>20</td><td>31.25</td><td>25.75</td><td>-0.25</td>")));
     EXPECT_TRUE(
         html.contains(QStringLiteral("<td>cosine</td><td>attn</td><td>1</td><td>attn:1</td><td>6.25</td>")));
+    // cosine and shapley order the blocks alike (0.9 > 0.5 > 0.25, 1.5 > 0.375 > 0.0625): rho = tau = 1.
+    EXPECT_TRUE(
+        html.contains(QStringLiteral("<td>block</td><td>cosine</td><td>shapley</td><td>1</td><td>1</td>")));
     EXPECT_TRUE(html.contains(QStringLiteral("next_verse: acc 0.375, acc_norm 0.5 (8 items)")));
     EXPECT_TRUE(html.contains(QStringLiteral("<td>vLLM</td><td>yes</td>")));
     // Every value of the importance table: layer 2 of cosine ffn.
@@ -178,6 +184,26 @@ TEST(ReportDocument, BadInputsNameTheFile) {
     EXPECT_NE(message(both).find("a report covers one model"), std::string::npos);
     EXPECT_NE(message({s.files[0], "x.layerlab"}).find("give it alone"), std::string::npos);
     EXPECT_NE(message({}).find("no inputs"), std::string::npos);
+    const QString huge = s.dir.filePath(QStringLiteral("huge.json"));
+    writeJson(huge, {{"model", "/m"}, {"num_layers", 1000000000}, {"scores", json::object()}});
+    EXPECT_NE(message({huge.toStdString()}).find("huge.json: num_layers 1000000000 is out of range"),
+              std::string::npos);
+    const QString settings = s.dir.filePath(QStringLiteral("settings.json"));
+    writeJson(settings,
+              {{"model", "/m"}, {"loss", 1.0}, {"device", "cpu"}, {"settings", json::array({1, 2})}});
+    EXPECT_NE(message({settings.toStdString()}).find("settings.json: malformed eval report"),
+              std::string::npos);
+
+    // NaN scores (written as null) are read; standard errors longer than the scores are drawn
+    // only where there are scores.
+    const QString odd = s.dir.filePath(QStringLiteral("odd.json"));
+    writeJson(odd, {{"model", "/m"},
+                    {"num_layers", 2},
+                    {"scores", {{"shapley", {{"block", {0.5, nullptr}}}}}},
+                    {"stderr", {{"shapley", {{"block", {0.1, 0.1, 0.1, 0.1}}}}}}});
+    const auto content = reportFromFiles({odd.toStdString()});
+    EXPECT_TRUE(std::isnan(content.scores.at("shapley", Unit::Block)[1]));
+    EXPECT_EQ(writeHtmlReport(content, s.dir.filePath(QStringLiteral("odd.html"))), QString());
 }
 
 TEST(ReportDocument, SessionGivesTheSameSectionsAsTheCliReports) {
@@ -287,7 +313,7 @@ TEST(ReportDocument, ChromiumDrawsEveryChart) {
         boxes.emplace_back(m.captured(1), QRect(m.captured(2).toInt(), m.captured(3).toInt(),
                                                 m.captured(4).toInt(), m.captured(5).toInt()));
     }
-    ASSERT_EQ(boxes.size(), 6u) << boxesText.right(400).toStdString();
+    ASSERT_EQ(boxes.size(), 7u) << boxesText.right(400).toStdString();
     static const QRegularExpression heightLine(QStringLiteral("height (\\d+)"));
     const int height = heightLine.match(boxesText).captured(1).toInt();
     ASSERT_GT(height, 1000);
@@ -301,8 +327,8 @@ TEST(ReportDocument, ChromiumDrawsEveryChart) {
     ASSERT_FALSE(image.isNull());
     for (const auto& [id, box] : boxes) {
         const auto ink = inkIn(image, box);
-        EXPECT_GT(ink.dark, ink.total / 50) << id.toStdString() << ": the chart's box is blank";
-        EXPECT_GT(ink.coloured, ink.total / 1000) << id.toStdString() << ": no bars or lines";
+        EXPECT_GT(ink.dark, ink.total / 100) << id.toStdString() << ": the chart's box is blank";
+        EXPECT_GT(ink.coloured, 50) << id.toStdString() << ": no bars, lines or points";
     }
     // Outside the charts, the page's margin stays white.
     EXPECT_EQ(inkIn(image, QRect(0, height / 2, 8, 200)).dark, 0);
