@@ -314,10 +314,17 @@ QChart* recoveryChart(const ReportContent& c, const QString& title) {
         x->append(n == 1 ? label : QStringLiteral("%1 (%2)").arg(label).arg(n));
         hi = std::max(hi, v);
     };
+    std::set<std::string> sets;
+    for (const auto& r : c.recoveries)
+        sets.insert(r.removed);
+    const size_t removalSets = sets.size();
+    if (removalSets == 1) chart->setTitle(title + QObject::tr(" (removed %1)").arg(esc(*sets.begin())));
     for (const auto& r : c.recoveries) {
         if (shown.insert(r.removed).second) {
             if (shown.size() == 1) add(QObject::tr("full model"), r.fullPerplexity);
-            add(QObject::tr("removed %1").arg(esc(r.removed)), r.removedPerplexity);
+            // One removal set (the usual study): its name is in the title, the label stays short.
+            add(removalSets == 1 ? QObject::tr("removed") : QObject::tr("removed %1").arg(esc(r.removed)),
+                r.removedPerplexity);
         }
         add(QString::fromStdString(r.method), r.recoveredPerplexity);
     }
