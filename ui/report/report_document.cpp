@@ -81,19 +81,24 @@ ReportBlock commandsOf(const ReportContent& c, const std::set<std::string>& kind
             QStringLiteral("<p class=\"how\">Made by:</p><pre>") + html + QStringLiteral("</pre>"), true};
 }
 
+// One metric's bars per layer, the workbench's importance chart.
+ReportBlock importanceFigure(const ReportContent& c, const QString& idPrefix, const std::string& metric,
+                             const QString& title) {
+    return {ReportFigure{idPrefix + idPart(metric),
+                         [&c, metric, title] {
+                             return importanceBarChart(c.scores, metric, static_cast<int>(c.layers), title);
+                         },
+                         title},
+            {},
+            true};
+}
+
 void importanceSection(const ReportContent& c, std::vector<ReportSection>& out) {
     ReportSection s{QStringLiteral("importance"), QObject::tr("Importance of blocks, attention and FFN"), {}};
     for (const auto& metric : orderedMetrics(c.scores)) {
         if (metric.find("task_loss") != std::string::npos) continue; // its own section
         const auto title = QObject::tr("Importance per layer: %1 (higher = more important)").arg(esc(metric));
-        s.blocks.push_back({ReportFigure{QStringLiteral("importance-") + idPart(metric),
-                                         [&c, metric, title] {
-                                             return importanceBarChart(c.scores, metric,
-                                                                       static_cast<int>(c.layers), title);
-                                         },
-                                         title},
-                            {},
-                            true});
+        s.blocks.push_back(importanceFigure(c, QStringLiteral("importance-"), metric, title));
     }
     if (c.scores.empty()) return;
     // Every value, for readers who want the numbers behind the bars.
@@ -287,14 +292,7 @@ void taskSection(const ReportContent& c, std::vector<ReportSection>& out) {
     for (const auto& metric : orderedMetrics(c.scores)) {
         if (metric.find("task_loss") == std::string::npos) continue;
         const auto title = QObject::tr("%1 per layer (loss on the task's right answers)").arg(esc(metric));
-        s.blocks.push_back({ReportFigure{QStringLiteral("task-") + idPart(metric),
-                                         [&c, metric, title] {
-                                             return importanceBarChart(c.scores, metric,
-                                                                       static_cast<int>(c.layers), title);
-                                         },
-                                         title},
-                            {},
-                            true});
+        s.blocks.push_back(importanceFigure(c, QStringLiteral("task-"), metric, title));
     }
     if (!s.blocks.empty()) out.push_back(std::move(s));
 }
