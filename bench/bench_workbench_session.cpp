@@ -12,6 +12,7 @@
 #include "common/host_allocator.h"
 #include "cost/cost_panel.h"
 #include "export/report_export.h"
+#include "report/report_controller.h"
 #include "workbench_probe.h"
 
 #ifdef LAYERLAB_HAS_C10_CUDA
@@ -231,8 +232,15 @@ int main(int argc, char** argv) {
     }
 
     if (wanted("report"))
-        step("report (HTML and PDF)",
-             [&] { w.exportReport(QDir(out).filePath(QStringLiteral("report.html"))); });
+        step("report (HTML and PDF)", [&] {
+            // The charts are drawn after the job queue is idle, one per event-loop step.
+            QEventLoop loop;
+            QObject::connect(w.reportController(), &ReportController::written, &loop, &QEventLoop::quit);
+            QObject::connect(w.reportController(), &ReportController::errorReported, &loop,
+                             &QEventLoop::quit);
+            w.exportReport(QDir(out).filePath(QStringLiteral("report.html")));
+            loop.exec();
+        });
 
     w.tabs()->setCurrentIndex(0);
     QCoreApplication::processEvents();

@@ -121,6 +121,20 @@ string(JSON reason GET "${demo}" generation stop_reason)
 if(bpb LESS_EQUAL 0 OR wppl LESS_EQUAL 1 OR ntok GREATER 5 OR ntok LESS 1 OR reason STREQUAL "")
   message(FATAL_ERROR "demo eval: ${demo}")
 endif()
+# Its cost: nothing removed; the demo's KV cache is 2 (K, V) x 2 KV heads x head_dim 32 x 10 layers
+# elements per token, at the compute dtype's size.
+string(JSON dtype GET "${demo}" dtype)
+string(JSON kv GET "${demo}" cost kv_bytes_per_token)
+string(JSON premoved GET "${demo}" cost parameters_removed)
+string(JSON ptotal GET "${demo}" cost parameters_total)
+if(dtype STREQUAL "f32")
+  set(want_kv 5120)
+else()
+  set(want_kv 2560)
+endif()
+if(NOT kv EQUAL want_kv OR NOT premoved EQUAL 0 OR ptotal LESS 1000000)
+  message(FATAL_ERROR "demo eval cost (${dtype}): ${demo}")
+endif()
 
 # --log-samples: one line per item with what lm-eval's --log_samples keeps; the picks agree with
 # the accuracies of the JSON report.
@@ -269,7 +283,9 @@ if(REPORT)
   run_cli(0 report --quiet --out ${WORK}/demo_report.html --pdf ${WORK}/demo_report.pdf
           ${WORK}/demo_importance.json ${WORK}/demo_eval.json ${WORK}/tasks.json ${WORK}/export.json)
   file(READ ${WORK}/demo_report.html html)
-  foreach(needle "<section id=\"importance\"" "<figure class=\"chart\" id=\"importance-cosine\"><svg"
+  foreach(needle "<section id=\"layer-map\"" "<figure class=\"heatmap\" id=\"layer-map-heatmap\">"
+                 "<section id=\"importance\"" "<figure class=\"chart\" id=\"importance-cosine\"><svg"
+                 "<section id=\"generations\"" "<b>In the beginning</b>"
                  "<section id=\"evaluations\"" "<section id=\"export\"" "<section id=\"provenance\""
                  "layerlab-cli importance --data" "layerlab-cli export --remove block:7-8" "rules: acc "
                  "<td>model.safetensors</td>")

@@ -5,6 +5,7 @@
 #include "eval/evaluation.h"
 #include "eval/generation.h"
 #include "eval/multiple_choice_eval.h"
+#include "export/pruning_cost.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "json_report.h"
@@ -140,6 +141,9 @@ int runEval(const std::vector<std::string>& argv) {
     for (const auto& u : mask.removedUnits())
         units.push_back({{"unit", unitName(u.unit)}, {"layer", u.layer}});
     j["removed_units"] = units;
+    // What the removal set saves, as sessions keep it: reports put it beside the quality it costs.
+    j["cost"] = pruningCostJson(pruningCost(model->config(), model->parameterCounts(), mask,
+                                            static_cast<int64_t>(c10::elementSize(model->dtype()))));
     if (result) {
         j["data"] = toJson(data->description);
         j["loss"] = result->loss;

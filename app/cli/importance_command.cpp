@@ -95,6 +95,9 @@ int runImportance(const std::vector<std::string>& argv) {
     settings["device"] = model->deviceMap().describe();
     settings["dtype"] = dtypeName(model->dtype());
     settings["batch_size"] = batch;
+    // Which task a task_loss score is for: reports lay several of them out as layers x tasks.
+    if (const auto value = args.get("value-function"); value && value->rfind("task_loss:", 0) == 0)
+        settings["task_file"] = value->substr(10);
     j["settings"] = settings;
     // Like eval's elapsed_s: the computation only, not loading.
     j["elapsed_s"] = report.seconds;

@@ -53,11 +53,13 @@ int runReport(const std::vector<std::string>& argv) {
     char name[] = "layerlab-cli";
     char* qtArgv[] = {name, nullptr};
     QApplication app(qtArgc, qtArgv);
-    if (const auto error = ui::writeHtmlReport(content, QString::fromStdString(out)); !error.isEmpty())
+    ui::ReportDrawing drawing(content); // each chart drawn once for both files
+    drawing.drawAll();
+    if (const auto error = drawing.writeHtml(QString::fromStdString(out)); !error.isEmpty())
         throw Error(error.toStdString());
     std::printf("report: %s\n", out.c_str());
     if (auto pdf = args.get("pdf")) {
-        if (const auto error = ui::writePdfReport(content, QString::fromStdString(*pdf)); !error.isEmpty())
+        if (const auto error = drawing.writePdf(QString::fromStdString(*pdf)); !error.isEmpty())
             throw Error(error.toStdString());
         std::printf("report: %s\n", pdf->c_str());
     }

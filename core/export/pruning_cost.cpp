@@ -38,4 +38,12 @@ PruningCost pruningCost(const ModelConfig& c, const ParameterCounts& counts, con
     return r;
 }
 
+nlohmann::json pruningCostJson(const PruningCost& c) {
+    return {{"attention_removed", c.attentionRemoved}, {"ffn_removed", c.ffnRemoved},
+            {"blocks_removed", c.blocksRemoved},       {"parameters_removed", c.parametersRemoved},
+            {"parameters_total", c.parametersTotal},   {"parameter_fraction", c.parameterFraction},
+            {"kv_bytes_per_token", c.kvBytesPerToken}, {"kv_bytes_per_token_saved", c.kvBytesPerTokenSaved},
+            {"flops_per_token", c.flopsPerToken},      {"flops_per_token_saved", c.flopsPerTokenSaved}};
+}
+
 } // namespace layerlab

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 #include "model/layer_mask.h"
 #include "model/model.h"
 
@@ -27,5 +29,8 @@ struct PruningCost {
 // kvElementBytes: bytes per cached element (the compute dtype's size, e.g. 2 for bf16).
 PruningCost pruningCost(const ModelConfig& config, const ParameterCounts& counts, const LayerMask& mask,
                         int64_t kvElementBytes, int64_t contextTokens = 0);
+
+// The cost as `eval --json` and sessions keep it ("cost"): every field of PruningCost, snake_case.
+nlohmann::json pruningCostJson(const PruningCost& cost);
 
 } // namespace layerlab

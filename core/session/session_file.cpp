@@ -163,6 +163,8 @@ nlohmann::json sessionToJson(const Session& s) {
     j["evaluations"] = evals;
     j["recovery"] = s.recovery;
     if (!s.pruningCurve.is_null()) j["pruning_curve"] = s.pruningCurve;
+    if (!s.cost.is_null()) j["cost"] = s.cost;
+    if (!s.generations.is_null()) j["generations"] = s.generations;
     return nlohmann::json(j);
 }
 
@@ -241,6 +243,13 @@ Session sessionFromJson(const nlohmann::json& j, const std::filesystem::path& so
     if (j.contains("pruning_curve")) {
         if (!j["pruning_curve"].is_array()) throw Error(source, "pruning_curve is not a list");
         s.pruningCurve = j["pruning_curve"];
+    }
+    if (j.contains("cost")) s.cost = r.object(j["cost"], "cost");
+    if (j.contains("generations")) {
+        const auto& list = r.array(j["generations"], "generations", kMaxEntries);
+        for (size_t i = 0; i < list.size(); ++i)
+            r.object(list[i], "generations[" + std::to_string(i) + "]");
+        s.generations = list;
     }
     return s;
 }

@@ -48,6 +48,8 @@ struct Session {
     std::vector<SessionEvaluation> evaluations;
     nlohmann::json recovery;     // the recovery results as shown (free-form, may be null)
     nlohmann::json pruningCurve; // the pruning curve's points (a list, may be null)
+    nlohmann::json cost;         // what the removal set saves (pruningCostJson; an object, may be null)
+    nlohmann::json generations;  // the Generate tab's results (a list of objects, may be null)
 };
 
 nlohmann::json sessionToJson(const Session& session);

@@ -28,15 +28,15 @@ QString bytes(double v) {
     return QString::number(v, 'f', 0) + QObject::tr(" B");
 }
 
-QString scaled(double v) {
+} // namespace
+
+QString scaledQuantity(double v) {
     const double a = std::abs(v);
     if (a >= 1e9) return QString::number(v / 1e9, 'f', 2) + QObject::tr(" G");
     if (a >= 1e6) return QString::number(v / 1e6, 'f', 2) + QObject::tr(" M");
     if (a >= 1e3) return QString::number(v / 1e3, 'f', 1) + QObject::tr(" k");
     return QString::number(v, 'f', 0);
 }
-
-} // namespace
 
 PruningCost removalCost(const ModelSummary& s, const LayerMask& mask) {
     const int64_t L = s.config.numLayers;
@@ -160,7 +160,7 @@ QString CostModel::format(int row, double v) const {
     case KvCacheRow:
         return bytes(v);
     case FlopsRow:
-        return scaled(v);
+        return scaledQuantity(v);
     case LossRow:
         return QString::number(v, 'f', 4);
     case PerplexityRow:

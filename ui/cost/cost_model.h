@@ -20,6 +20,9 @@ struct ModelSummary;
 // The core's pruningCost for a model known by its summary (compute dtype's KV bytes, no context).
 PruningCost removalCost(const ModelSummary& summary, const LayerMask& mask);
 
+// 6.74 G, 131.1 k, 12: FLOPs and other large counts.
+QString scaledQuantity(double v);
+
 class Workspace;
 
 class CostModel : public QAbstractTableModel {

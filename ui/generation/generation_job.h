@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/progress.h"
 #include "model/layer_mask.h"
 
@@ -25,6 +27,7 @@ struct GenerationRequest {
 
 struct GeneratedText {
     LayerMask mask;
+    GenerationRequest request;
     std::string prompt, text; // text: the new tokens decoded, special tokens skipped
     int64_t tokens = 0;
     std::string stopReason;
@@ -34,5 +37,12 @@ struct GeneratedText {
 // Stops at the model's EOS tokens. Throws Error (empty prompt, no tokenizer), Cancelled.
 GeneratedText runGeneration(const Model& model, const Tokenizer* tokenizer, const LayerMask& mask,
                             const GenerationRequest& request, const Progress& progress);
+
+// A result as sessions keep it, in the fields of `eval --generate --json` ("generation") plus
+// "removed" and "max_new_tokens"; "tokens" is the count. generatedTextFromJson throws Error (naming
+// `source`) for a record that is malformed or whose removal set does not fit `numLayers`.
+nlohmann::json generatedTextJson(const GeneratedText& result);
+GeneratedText generatedTextFromJson(const nlohmann::json& record, int64_t numLayers,
+                                    const std::string& source);
 
 } // namespace layerlab::ui

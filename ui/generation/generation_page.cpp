@@ -56,7 +56,10 @@ GenerationPage::GenerationPage(Workspace* workspace, QWidget* parent)
 
     connect(generate_, &QPushButton::clicked, this, [this] { Q_EMIT generateRequested(request()); });
     connect(prompt_, &QLineEdit::returnPressed, this, [this] { Q_EMIT generateRequested(request()); });
-    connect(workspace_, &Workspace::modelChanged, output_, &QPlainTextEdit::clear);
+    connect(workspace_, &Workspace::modelChanged, this, [this] {
+        output_->clear();
+        results_.clear();
+    });
 }
 
 GenerationRequest GenerationPage::request() const {
@@ -78,6 +81,7 @@ void GenerationPage::setRequest(const GenerationRequest& r) {
 }
 
 void GenerationPage::showResult(const GeneratedText& r) {
+    results_.push_back(r);
     const auto spec = r.mask.toSpec();
     output_->appendPlainText(tr("[removed: %1; %2 tokens, %3, %4 tokens/s]")
                                  .arg(spec.empty() ? tr("nothing") : QString::fromStdString(spec))
@@ -90,6 +94,26 @@ void GenerationPage::showResult(const GeneratedText& r) {
 
 QString GenerationPage::output() const {
     return output_->toPlainText();
+}
+
+nlohmann::json GenerationPage::sessionRecord() const {
+    if (results_.empty()) return nullptr;
+    auto list = nlohmann::json::array();
+    for (const auto& r : results_)
+        list.push_back(generatedTextJson(r));
+    return list;
+}
+
+void GenerationPage::restoreSessionRecord(const nlohmann::json& record, int64_t numLayers,
+                                          const std::string& source) {
+    std::vector<GeneratedText> restored;
+    if (record.is_array())
+        for (const auto& r : record)
+            restored.push_back(generatedTextFromJson(r, numLayers, source));
+    output_->clear();
+    results_.clear();
+    for (const auto& r : restored)
+        showResult(r);
 }
 
 } // namespace layerlab::ui

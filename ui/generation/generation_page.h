@@ -4,6 +4,8 @@
 
 #include <QWidget>
 
+#include <vector>
+
 #include "generation/generation_job.h"
 
 class QDoubleSpinBox;
@@ -25,6 +27,12 @@ public:
     void setRequest(const GenerationRequest& request);
     void showResult(const GeneratedText& result);
     QString output() const;
+    const std::vector<GeneratedText>& results() const { return results_; }
+
+    // The results shown, for sessions (generatedTextJson each; null when there are none), and
+    // shown again from a session. Throws Error for a malformed record: nothing changes then.
+    nlohmann::json sessionRecord() const;
+    void restoreSessionRecord(const nlohmann::json& record, int64_t numLayers, const std::string& source);
 
 Q_SIGNALS:
     void generateRequested(const layerlab::ui::GenerationRequest& request);
@@ -38,6 +46,7 @@ private:
     QSpinBox* seed_;
     QPushButton* generate_;
     QPlainTextEdit* output_;
+    std::vector<GeneratedText> results_;
 };
 
 } // namespace layerlab::ui

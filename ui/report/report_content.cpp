@@ -71,17 +71,73 @@ json settingsOf(const json& j, const std::string& kind) {
     return s;
 }
 
+bool isTaskMetric(const std::string& metric) {
+    return metric.find("task_loss") != std::string::npos;
+}
+
+std::string taskName(const fs::path& taskFile) {
+    return taskFile.empty() ? std::string("task") : taskFile.stem().string();
+}
+
+// Scores go to the table of their kind: the task-answer metrics to the task's own table, since
+// each task is a run of its own with the same metric names.
+ScoreTable& tableFor(ReportContent& c, const std::string& metric, const std::string& task) {
+    return isTaskMetric(metric) ? c.taskScores[task] : c.scores;
+}
+
 void readImportance(ReportContent& c, const json& j, const fs::path& file) {
+    const auto& s = j.value("settings", json::object());
+    const std::string task = taskName(s.is_object() ? text(s, "task_file") : std::string());
     for (const auto& [metric, perUnit] : j.at("scores").items()) {
         for (const auto& [unit, values] : perUnit.items())
-            c.scores.values[metric][static_cast<size_t>(unitFromName(unit, file))] = scoreList(values);
+            tableFor(c, metric, task).values[metric][static_cast<size_t>(unitFromName(unit, file))] =
+                scoreList(values);
     }
     if (j.contains("stderr"))
         for (const auto& [metric, perUnit] : j["stderr"].items())
             for (const auto& [unit, values] : perUnit.items())
-                c.scores.stdErr[metric][static_cast<size_t>(unitFromName(unit, file))] = scoreList(values);
-    if (const auto& s = j.value("settings", json::object()); s.contains("angular_n"))
-        c.scores.angularN = s["angular_n"].get<int64_t>();
+                tableFor(c, metric, task).stdErr[metric][static_cast<size_t>(unitFromName(unit, file))] =
+                    scoreList(values);
+    if (s.contains("angular_n")) c.scores.angularN = s["angular_n"].get<int64_t>();
+}
+
+void readCost(ReportContent& c, const json& cost, const std::string& removed) {
+    if (!cost.is_object()) return;
+    ReportCost r;
+    r.removed = removed;
+    r.attentionRemoved = static_cast<int64_t>(number(cost, "attention_removed"));
+    r.ffnRemoved = static_cast<int64_t>(number(cost, "ffn_removed"));
+    r.blocksRemoved = static_cast<int64_t>(number(cost, "blocks_removed"));
+    r.parametersTotal = number(cost, "parameters_total");
+    r.parametersRemoved = number(cost, "parameters_removed");
+    r.kvBytesPerToken = number(cost, "kv_bytes_per_token");
+    r.kvBytesPerTokenSaved = number(cost, "kv_bytes_per_token_saved");
+    r.flopsPerToken = number(cost, "flops_per_token");
+    r.flopsPerTokenSaved = number(cost, "flops_per_token_saved");
+    // One table per removal set: a later input replaces an earlier one.
+    std::erase_if(c.costs, [&](const ReportCost& x) { return x.removed == removed; });
+    c.costs.push_back(r);
+}
+
+void readGeneration(ReportContent& c, const json& g, const std::string& label, const std::string& removed) {
+    if (!g.is_object()) return;
+    ReportGeneration r;
+    r.label = label;
+    r.removed = g.contains("removed") ? text(g, "removed") : removed;
+    r.prompt = text(g, "prompt");
+    r.text = text(g, "text");
+    r.stopReason = text(g, "stop_reason");
+    // eval --json lists the token ids; sessions keep the count.
+    const auto tokens = g.find("tokens");
+    r.tokens = tokens == g.end()     ? 0
+               : tokens->is_array()  ? static_cast<int64_t>(tokens->size())
+               : tokens->is_number() ? tokens->get<int64_t>()
+                                     : 0;
+    r.maxNewTokens = static_cast<int64_t>(number(g, "max_new_tokens"));
+    r.temperature = number(g, "temperature");
+    r.topP = number(g, "top_p", 1);
+    r.seed = static_cast<uint64_t>(number(g, "seed"));
+    c.generations.push_back(r);
 }
 
 // Rows of `sweep --json`, or of a session's pruning curve (the same fields).
@@ -115,6 +171,8 @@ void readEval(ReportContent& c, const json& j, const fs::path& file) {
     e.perplexity = number(j, "perplexity");
     e.tasks = taskScores(j.value("tasks", json::object()));
     c.evaluations.push_back(e);
+    if (j.contains("cost")) readCost(c, j["cost"], e.removed);
+    if (j.contains("generation")) readGeneration(c, j["generation"], e.label, e.removed);
 }
 
 void readRecovery(ReportContent& c, const json& j) {
@@ -129,6 +187,21 @@ void readRecovery(ReportContent& c, const json& j) {
     part("removed_only", r.removedLoss, r.removedPerplexity);
     part("recovered", r.recoveredLoss, r.recoveredPerplexity);
     c.recoveries.push_back(r);
+}
+
+int64_t scoredLayers(const ScoreTable& table) {
+    int64_t layers = 0;
+    for (const auto& [metric, perUnit] : table.values)
+        for (const auto& v : perUnit)
+            layers = std::max(layers, static_cast<int64_t>(v.size()));
+    return layers;
+}
+
+int64_t scoredLayers(const ReportContent& c) {
+    int64_t layers = scoredLayers(c.scores);
+    for (const auto& [task, table] : c.taskScores)
+        layers = std::max(layers, scoredLayers(table));
+    return layers;
 }
 
 std::string modelOf(const json& j, const std::string& kind) {
@@ -199,14 +272,16 @@ ReportContent reportFromFiles(const std::vector<fs::path>& inputs) {
                 c.device = settings["device"].get<std::string>();
             if (c.dtype.empty() && settings.contains("dtype") && settings["dtype"].is_string())
                 c.dtype = settings["dtype"].get<std::string>();
-            c.sources.push_back({file.string(), kind, text(j, "command"), settings});
+            // Importance for a task's answers has its own section, with its own commands.
+            const bool forTask =
+                kind == "importance" && settings.value("value_function", json()) == "task_loss";
+            c.sources.push_back(
+                {file.string(), forTask ? "task importance" : kind, text(j, "command"), settings});
         } catch (const json::exception& e) {
             throw Error(file, "malformed " + kind + " report (" + e.what() + ")");
         }
     }
-    for (const auto& [metric, perUnit] : c.scores.values)
-        for (const auto& v : perUnit)
-            c.layers = std::max(c.layers, static_cast<int64_t>(v.size()));
+    c.layers = std::max(c.layers, scoredLayers(c));
     if (c.layers > kMaxLayers)
         throw Error("the inputs have scores for " + std::to_string(c.layers) + " layers");
     c.title = "Depth pruning report: " + c.modelDir.filename().string();
@@ -219,16 +294,19 @@ ReportContent reportFromSession(const Session& session, const std::string& sourc
     c.device = session.device;
     c.dtype = session.dtype;
     c.removed = session.removed;
-    c.scores.values = session.scores;
-    c.scores.stdErr = session.scoreStdErr;
+    // The workbench's task_loss is the loss on the first task file's right answers.
+    const std::string task = taskName(session.taskFiles.empty() ? fs::path() : session.taskFiles.front());
+    for (const auto& [metric, perUnit] : session.scores)
+        tableFor(c, metric, task).values[metric] = perUnit;
+    for (const auto& [metric, perUnit] : session.scoreStdErr)
+        tableFor(c, metric, task).stdErr[metric] = perUnit;
     c.scores.angularN = session.angularN;
-    for (const auto& [metric, perUnit] : c.scores.values)
-        for (const auto& v : perUnit)
-            c.layers = std::max(c.layers, static_cast<int64_t>(v.size()));
+    c.layers = scoredLayers(c);
     for (const auto& e : session.evaluations) {
         ReportEvaluation r;
         r.label = (e.role == "baseline" ? std::string("full model") : std::string("removal set")) +
                   (e.level == 0 ? " (quick sample)" : " (refined sample)");
+        r.level = e.level;
         r.removed = e.role == "baseline" ? std::string() : e.removed;
         r.hasLoss = e.hasLoss;
         r.loss = e.loss;
@@ -242,6 +320,10 @@ ReportContent reportFromSession(const Session& session, const std::string& sourc
             for (const auto& r : session.recovery["results"])
                 readRecovery(c, r);
         if (session.pruningCurve.is_array()) readCurveRows(c, session.pruningCurve, sourceName);
+        readCost(c, session.cost, session.removed);
+        if (session.generations.is_array())
+            for (const auto& g : session.generations)
+                readGeneration(c, g, "workbench", session.removed);
     } catch (const json::exception& e) {
         throw Error(sourceName,
                     std::string("malformed recovery results or pruning curve (") + e.what() + ")");

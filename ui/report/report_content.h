@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct ReportTaskScore {
 // An evaluation of the full model or of a removal set (eval reports, the session's results).
 struct ReportEvaluation {
     std::string label; // where it came from: a file name, "full model", "removal set"
+    int level = -1;    // the workbench's sample (0 quick, 1 refined); -1 for eval reports
     std::string removed;
     bool hasLoss = false;
     double loss = 0, perplexity = 0;
@@ -52,10 +54,28 @@ struct ReportRecovery {
     double fullPerplexity = 0, removedPerplexity = 0, recoveredPerplexity = 0;
 };
 
+// What a removal set saves (pruningCostJson), from eval reports or a session.
+struct ReportCost {
+    std::string removed;
+    int64_t attentionRemoved = 0, ffnRemoved = 0, blocksRemoved = 0;
+    double parametersTotal = 0, parametersRemoved = 0;
+    double kvBytesPerToken = 0, kvBytesPerTokenSaved = 0;
+    double flopsPerToken = 0, flopsPerTokenSaved = 0;
+};
+
+// What the model wrote for a prompt under a removal set (eval --generate, the Generate tab).
+struct ReportGeneration {
+    std::string label; // the input it came from
+    std::string removed, prompt, text, stopReason;
+    int64_t tokens = 0, maxNewTokens = 0;
+    double temperature = 0, topP = 1;
+    uint64_t seed = 0;
+};
+
 // An input and how it was made.
 struct ReportSource {
     std::string file;        // as given
-    std::string kind;        // importance, sweep, eval, recover, export, session
+    std::string kind;        // importance, task importance, sweep, eval, recover, export, session
     std::string command;     // the command line that made it, when recorded
     nlohmann::json settings; // options, data, device, dtype as the input records them
 };
@@ -71,10 +91,15 @@ struct ReportContent {
     std::filesystem::path modelDir;
     int64_t layers = 0;
     std::string device, dtype;
-    ScoreTable scores;                    // importance per metric and granularity
+    ScoreTable scores; // importance per metric and granularity, the task-answer metrics left out
+    // The task-answer metrics (drop_task_loss, shapley_task_loss, ...) per task (the task file's
+    // name without extension; "task" when not recorded).
+    std::map<std::string, ScoreTable> taskScores;
     std::vector<ReportCurvePoint> curves; // pruning curves, any metric and granularity
     std::vector<ReportEvaluation> evaluations;
     std::vector<ReportRecovery> recoveries;
+    std::vector<ReportCost> costs; // one per removal set
+    std::vector<ReportGeneration> generations;
     std::string removed;           // the session's removal set
     nlohmann::json exportManifest; // null without an export
     std::vector<ReportSource> sources;

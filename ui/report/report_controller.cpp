@@ -1,5 +1,6 @@
 #include "report/report_controller.h"
 
+#include "common/error.h"
 #include "common/utc_time.h"
 #include "jobs/job_runner.h"
 #include "report/report_content.h"
@@ -7,6 +8,7 @@
 
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QTimer>
 
 #include <memory>
 
@@ -39,15 +41,32 @@ void ReportController::exportReport(const QString& html) {
     jobs_->submit(tr("Report: hashing the model's files"),
                   [content](const JobContext& ctx) { hashModelFiles(*content, ctx.progress()); });
     jobs_->submitGuiStep(tr("Report: drawing %1").arg(html), [this, content, html, pdf] {
-        for (const auto& [path, write] :
-             {std::pair{html, &writeHtmlReport}, std::pair{pdf, &writePdfReport}}) {
-            if (const auto error = write(*content, path); !error.isEmpty()) {
-                Q_EMIT errorReported(tr("Cannot write the report"), error);
-                return;
-            }
-        }
-        Q_EMIT statusMessage(tr("Report written to %1 and %2").arg(html, pdf));
+        drawNext(std::make_shared<ReportDrawing>(*content), content, html, pdf);
     });
+}
+
+// One chart per step of the event loop: a report of a large model has dozens, and the window
+// stays responsive between them. The content is kept alive by the chain of steps.
+void ReportController::drawNext(std::shared_ptr<ReportDrawing> drawing,
+                                std::shared_ptr<ReportContent> content, QString html, QString pdf) {
+    if (drawing->drawNext()) {
+        Q_EMIT statusMessage(
+            tr("Report: drawing chart %1 of %2").arg(drawing->drawn()).arg(drawing->figures()));
+        QTimer::singleShot(0, this,
+                           [this, drawing, content, html, pdf] { drawNext(drawing, content, html, pdf); });
+        return;
+    }
+    // Writing the files takes longer than any chart (a PDF of a large model: ~0.4 s), so it runs
+    // on the worker: QPdfWriter, QTextDocument and replaying the recorded charts are thread-safe.
+    jobs_->submit(tr("Report: writing %1").arg(html),
+                  [this, drawing, content, html, pdf](const JobContext& ctx) {
+                      for (const auto& error : {drawing->writeHtml(html), drawing->writePdf(pdf)})
+                          if (!error.isEmpty()) throw Error(error.toStdString());
+                      ctx.post([this, html, pdf] {
+                          Q_EMIT statusMessage(tr("Report written to %1 and %2").arg(html, pdf));
+                          Q_EMIT written(html);
+                      });
+                  });
 }
 
 } // namespace layerlab::ui

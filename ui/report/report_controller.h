@@ -1,12 +1,13 @@
 #pragma once
 // File > Export report: the current session as the report `layerlab-cli report SESSION.layerlab`
-// writes (one HTML file and a PDF beside it). The model's files are hashed on the worker thread;
-// the charts are drawn on the GUI thread, which they need.
+// writes (one HTML file and a PDF beside it). The model's files are hashed and the files written
+// on the worker thread; the charts are drawn on the GUI thread, which they need, one per step.
 
 #include <QObject>
 #include <QString>
 
 #include <functional>
+#include <memory>
 
 #include "session/session_file.h"
 
@@ -15,6 +16,8 @@ class QWidget;
 namespace layerlab::ui {
 
 class JobRunner;
+class ReportDrawing;
+struct ReportContent;
 
 class ReportController : public QObject {
     Q_OBJECT
@@ -29,8 +32,12 @@ public:
 Q_SIGNALS:
     void errorReported(const QString& title, const QString& message);
     void statusMessage(const QString& text);
+    void written(const QString& html); // both files are written
 
 private:
+    void drawNext(std::shared_ptr<ReportDrawing> drawing, std::shared_ptr<ReportContent> content,
+                  QString html, QString pdf);
+
     JobRunner* jobs_;
     std::function<Session()> session_;
     QWidget* window_;

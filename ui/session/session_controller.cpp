@@ -1,7 +1,7 @@
 #include "session/session_controller.h"
 
 #include "curve/pruning_curve_model.h"
-
+#include "generation/generation_page.h"
 #include "recovery/recovery_job.h"
 #include "recovery/recovery_panel.h"
 #include "session/session_file.h"
@@ -22,9 +22,10 @@
 namespace layerlab::ui {
 
 SessionController::SessionController(JobRunner& jobs, Workspace& workspace, ModelController& models,
-                                     RecoveryPanel* recovery, PruningCurveModel* curve, QWidget* window)
+                                     RecoveryPanel* recovery, PruningCurveModel* curve,
+                                     GenerationPage* generation, QWidget* window)
     : QObject(window), jobs_(&jobs), workspace_(&workspace), models_(&models), recovery_(recovery),
-      curve_(curve), window_(window) {
+      curve_(curve), generation_(generation), window_(window) {
     // Crash recovery: a copy of the session every minute while something changed.
     for (auto signal :
          {&Workspace::maskChanged, &Workspace::scoresChanged, &Workspace::evaluationChanged,
@@ -42,9 +43,14 @@ QString SessionController::autosavePath() {
     return QDir(dir).filePath(QStringLiteral("autosave.layerlab"));
 }
 
+Session SessionController::capture(const std::filesystem::path& adapters) const {
+    return captureSession(*workspace_, adapters,
+                          {recovery_->sessionRecord(), curveRecord(curve_->points(), workspace_->summary()),
+                           generation_->sessionRecord()});
+}
+
 Session SessionController::current() const {
-    return captureSession(*workspace_, {}, recovery_->sessionRecord(),
-                          curveRecord(curve_->points(), workspace_->summary()));
+    return capture({});
 }
 
 QString SessionController::save(const QString& path) {
@@ -59,10 +65,7 @@ QString SessionController::save(const QString& path) {
     }
     try {
         // The adapters file is named relative to the session, so the two move together.
-        writeSessionFile(file, captureSession(*workspace_,
-                                              hasAdapters ? adapters.filename() : std::filesystem::path(),
-                                              recovery_->sessionRecord(),
-                                              curveRecord(curve_->points(), workspace_->summary())));
+        writeSessionFile(file, capture(hasAdapters ? adapters.filename() : std::filesystem::path()));
     } catch (const std::exception& e) {
         return QString::fromStdString(e.what());
     }
@@ -87,6 +90,8 @@ void SessionController::open(const QString& path) {
                   QString::fromStdString(session.dtype), [this, session, adapters, path] {
                       try {
                           applySession(*workspace_, session);
+                          generation_->restoreSessionRecord(session.generations, workspace_->numLayers(),
+                                                            path.toStdString());
                       } catch (const std::exception& e) {
                           Q_EMIT errorReported(tr("The session does not fit the model"),
                                                tr("%1: %2").arg(path, QString::fromStdString(e.what())));

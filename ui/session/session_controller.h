@@ -12,6 +12,7 @@ class QWidget;
 
 namespace layerlab::ui {
 
+class GenerationPage;
 class JobRunner;
 class ModelController;
 class PruningCurveModel;
@@ -21,10 +22,10 @@ class Workspace;
 class SessionController : public QObject {
     Q_OBJECT
 public:
-    // recovery, curve: their results are saved with a session and shown again; window: the
-    // dialogs' parent.
+    // recovery, curve, generation: their results are saved with a session and shown again;
+    // window: the dialogs' parent.
     SessionController(JobRunner& jobs, Workspace& workspace, ModelController& models, RecoveryPanel* recovery,
-                      PruningCurveModel* curve, QWidget* window);
+                      PruningCurveModel* curve, GenerationPage* generation, QWidget* window);
 
     // An error message naming the file, or "".
     QString save(const QString& path);
@@ -47,12 +48,14 @@ Q_SIGNALS:
 
 private:
     void autosave();
+    Session capture(const std::filesystem::path& adapters) const;
 
     JobRunner* jobs_;
     Workspace* workspace_;
     ModelController* models_;
     RecoveryPanel* recovery_;
     PruningCurveModel* curve_;
+    GenerationPage* generation_;
     QWidget* window_;
     QString path_;
     bool dirty_ = false; // changed since the last autosave

@@ -1,6 +1,8 @@
 #include "session/workbench_session.h"
 
 #include "common/error.h"
+#include "cost/cost_model.h"
+#include "export/pruning_cost.h"
 #include "workspace/workspace.h"
 
 namespace layerlab::ui {
@@ -47,8 +49,7 @@ void checkLayers(const std::map<std::string, SessionPerUnit>& scores, int64_t nu
 
 } // namespace
 
-Session captureSession(const Workspace& ws, const std::filesystem::path& adapters,
-                       const nlohmann::json& recovery, const nlohmann::json& pruningCurve) {
+Session captureSession(const Workspace& ws, const std::filesystem::path& adapters, const PageRecords& pages) {
     Session s;
     s.modelDir = ws.summary().dir;
     s.device = ws.summary().device;
@@ -68,8 +69,10 @@ Session captureSession(const Workspace& ws, const std::filesystem::path& adapter
     for (int level = 0; level < kQuickLevels; ++level)
         if (const auto& b = ws.baseline(level)) s.evaluations.push_back(toSession(*b, "baseline"));
     if (const auto& l = ws.latest(); l && !l->mask.empty()) s.evaluations.push_back(toSession(*l, "latest"));
-    s.recovery = recovery;
-    if (pruningCurve.is_array() && !pruningCurve.empty()) s.pruningCurve = pruningCurve;
+    if (!ws.summary().empty()) s.cost = pruningCostJson(removalCost(ws.summary(), ws.mask()));
+    s.recovery = pages.recovery;
+    if (pages.pruningCurve.is_array() && !pages.pruningCurve.empty()) s.pruningCurve = pages.pruningCurve;
+    if (pages.generations.is_array() && !pages.generations.empty()) s.generations = pages.generations;
     return s;
 }
 

@@ -11,11 +11,18 @@ namespace layerlab::ui {
 
 class Workspace;
 
-// The workspace's model folder, data choices, removal set, scores and evaluations. `adapters`
-// is the file the installed adapters were saved to (empty: none); `recovery` the recovery panel's
-// record and `pruningCurve` the curve's points (curveRecord), both null when there are none.
+// What the pages beside the workspace showed, as sessions keep it; null where there is nothing.
+struct PageRecords {
+    nlohmann::json recovery;     // RecoveryPanel::sessionRecord
+    nlohmann::json pruningCurve; // curveRecord
+    nlohmann::json generations;  // GenerationPage::sessionRecord
+};
+
+// The workspace's model folder, data choices, removal set (with its cost), scores and
+// evaluations, and the pages' records. `adapters` is the file the installed adapters were saved
+// to (empty: none).
 Session captureSession(const Workspace& workspace, const std::filesystem::path& adapters,
-                       const nlohmann::json& recovery, const nlohmann::json& pruningCurve);
+                       const PageRecords& pages);
 
 // Applies data choices, removal set, scores and evaluations to a workspace whose model is the
 // session's (call after the model is open). Throws Error when they do not fit the model (a

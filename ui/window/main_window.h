@@ -77,13 +77,15 @@ public:
     // model shows the dialog first). The outcome goes to the status bar; errors are reported.
     void exportModel(const ExportSettings& settings) { export_->exportModel(settings); }
     // File > Export report: the current session as `layerlab-cli report` draws it, to `html` and
-    // the PDF beside it (in the background; the outcome goes to the status bar).
+    // the PDF beside it (in the background, charts drawn one per event-loop step; the outcome goes
+    // to the status bar, and reportController() signals `written` when both files are there).
     void exportReport(const QString& html);
     // Without dialogs: errors go to the status bar and stderr (screenshots, tests).
     void setInteractive(bool on) { interactive_ = on; }
 
     Workspace* workspace() const { return workspace_; }
     JobRunner* jobs() const { return jobs_; }
+    ReportController* reportController() const { return report_; }
     LayerMapPage* layerMap() const { return layerMap_; }
     ImportanceChart* chart() const { return chart_; }
     CostPanel* costPanel() const { return costPanel_; }

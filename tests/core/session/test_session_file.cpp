@@ -107,6 +107,13 @@ TEST(SessionFile, WrittenSessionsReadBack) {
     withCurve.pruningCurve = nlohmann::json::array({{{"metric", "cosine"}, {"units_removed", 1}}});
     writeSessionFile(dir / "curve.layerlab", withCurve);
     EXPECT_EQ(readSessionFile(dir / "curve.layerlab").pruningCurve, withCurve.pruningCurve);
+    // The removal set's cost and the generated samples travel as written.
+    withCurve.cost = {{"parameters_total", 1000}, {"parameters_removed", 250}};
+    withCurve.generations = nlohmann::json::array({{{"prompt", "In the beginning"}, {"text", " God"}}});
+    writeSessionFile(dir / "curve.layerlab", withCurve);
+    const auto again = readSessionFile(dir / "curve.layerlab");
+    EXPECT_EQ(again.cost, withCurve.cost);
+    EXPECT_EQ(again.generations, withCurve.generations);
 }
 
 TEST(SessionFile, MalformedSessionsAreErrorsNamingTheFile) {
@@ -133,6 +140,11 @@ TEST(SessionFile, MalformedSessionsAreErrorsNamingTheFile) {
     expectError(R"({"format": "layerlab-session", "version": 1, "model": {"dir": "/m"},
                    "pruning_curve": {"metric": "cosine"}})",
                 "pruning_curve is not a list");
+    expectError(R"({"format": "layerlab-session", "version": 1, "model": {"dir": "/m"}, "cost": [1]})",
+                "cost");
+    expectError(R"({"format": "layerlab-session", "version": 1, "model": {"dir": "/m"},
+                   "generations": [{"prompt": "x"}, 3]})",
+                "generations[1]");
     EXPECT_THROW(readSessionFile("/nonexistent/session.layerlab"), Error);
 }
 

@@ -86,7 +86,42 @@ struct Study {
                           {"removed", "block:1"},
                           {"loss", 3.5},
                           {"perplexity", 31.25},
-                          {"tasks", {{"next_verse", {{"acc", 0.375}, {"acc_norm", 0.5}, {"items", 8}}}}}});
+                          {"tasks", {{"next_verse", {{"acc", 0.375}, {"acc_norm", 0.5}, {"items", 8}}}}},
+                          {"cost",
+                           {{"attention_removed", 1},
+                            {"ffn_removed", 1},
+                            {"blocks_removed", 1},
+                            {"parameters_total", 1000},
+                            {"parameters_removed", 250},
+                            {"kv_bytes_per_token", 3072},
+                            {"kv_bytes_per_token_saved", 1024},
+                            {"flops_per_token", 2e9},
+                            {"flops_per_token_saved", 5e8}}},
+                          {"generation",
+                           {{"prompt", "And God said"},
+                            {"text", " let there be <light>"},
+                            {"tokens", {11, 12, 13, 14}},
+                            {"stop_reason", "length"},
+                            {"temperature", 0},
+                            {"top_p", 1},
+                            {"seed", 0}}}});
+        add("eval_full.json",
+            {{"model", m},
+             {"removed", ""},
+             {"loss", 3.0},
+             {"perplexity", 20.0},
+             {"tasks", {{"next_verse", {{"acc", 0.5}, {"acc_norm", 0.625}, {"items", 8}}}}}});
+        // Task-answer importance for two tasks: each a run of its own with the same metric name.
+        for (const auto& [task, scores] :
+             {std::pair{"hellaswag", json{0.125, 0.5, 0.25}}, std::pair{"piqa", json{0.75, 0.0, 0.375}}})
+            add((std::string(task) + "_importance.json").c_str(),
+                {{"model", m},
+                 {"num_layers", 3},
+                 {"scores", {{"drop_task_loss", {{"block", scores}}}}},
+                 {"settings",
+                  {{"value_function", "task_loss"}, {"task_file", "/data/" + std::string(task) + ".jsonl"}}},
+                 {"command", "layerlab-cli importance --value-function task_loss:/data/" + std::string(task) +
+                                 ".jsonl"}});
         add("export.json",
             {{"format", "hf"},
              {"source", {{"path", m}, {"num_layers", 3}}},
@@ -123,9 +158,9 @@ TEST(ReportDocument, SectionsNumbersAndChartsFromCliReports) {
     ASSERT_EQ(writeHtmlReport(content, path), QString());
     const QString html = QString::fromUtf8(readAll(path));
 
-    EXPECT_EQ(sectionIds(html),
-              (QStringList{"importance", "metric-agreement", "pruning-curves", "equal-savings", "recovery",
-                           "evaluations", "export", "provenance"}));
+    EXPECT_EQ(sectionIds(html), (QStringList{"layer-map", "importance", "metric-agreement", "pruning-curves",
+                                             "equal-savings", "task-importance", "cost", "recovery",
+                                             "evaluations", "generations", "export", "provenance"}));
     // One inline SVG per figure: cosine and shapley importance, their block scores against each
     // other, two curves (block, attn), one equal-savings comparison (cosine has two
     // granularities), the recovery bars.
@@ -146,6 +181,37 @@ TEST(ReportDocument, SectionsNumbersAndChartsFromCliReports) {
         html.contains(QStringLiteral("<td>block</td><td>cosine</td><td>shapley</td><td>1</td><td>1</td>")));
     EXPECT_TRUE(html.contains(QStringLiteral("next_verse: acc 0.375, acc_norm 0.5 (8 items)")));
     EXPECT_TRUE(html.contains(QStringLiteral("<td>vLLM</td><td>yes</td>")));
+    // The layer map colours each column over its range (no far outliers among three values):
+    // cosine blocks 0.9 is the darkest viridis stop (white text), 0.25 the lightest (black text).
+    EXPECT_TRUE(html.contains(QStringLiteral("<figure class=\"heatmap\" id=\"layer-map-heatmap\">")));
+    EXPECT_TRUE(html.contains(QStringLiteral("bgcolor=\"#300040\" style=\"color: #ffffff\">0.9</td>")));
+    EXPECT_TRUE(html.contains(QStringLiteral("bgcolor=\"#fde725\" style=\"color: #000000\">0.25</td>")));
+    // Layers x tasks: the task file's name heads each column; piqa's 0.75 is its darkest.
+    EXPECT_TRUE(
+        html.contains(QStringLiteral("<figure class=\"heatmap\" id=\"task-heatmap-drop_task_loss\">")));
+    EXPECT_TRUE(html.contains(QStringLiteral("<th>hellaswag<br>block</th><th>piqa<br>block</th>")));
+    EXPECT_TRUE(html.contains(QStringLiteral("bgcolor=\"#300040\" style=\"color: #ffffff\">0.75</td>")));
+    // Each section names the commands that made its data.
+    const auto section = [&](const char* id) {
+        const auto start = html.indexOf(QStringLiteral("<section id=\"%1\"").arg(QLatin1String(id)));
+        return html.mid(start, html.indexOf(QStringLiteral("</section>"), start) - start);
+    };
+    EXPECT_TRUE(section("task-importance").contains(QStringLiteral("task_loss:/data/piqa.jsonl")));
+    EXPECT_FALSE(section("importance").contains(QStringLiteral("task_loss:")));
+    EXPECT_TRUE(section("importance").contains(QStringLiteral("--metrics cosine,shapley")));
+    // The cost of block:1 beside its quality, against the full model's evaluation.
+    EXPECT_TRUE(
+        html.contains(QStringLiteral("<td>parameters</td><td>1000</td><td>750</td><td>-250 (-25 %)</td>")));
+    EXPECT_TRUE(html.contains(
+        QStringLiteral("<td>KV cache per token</td><td>3.0 KiB</td><td>2.0 KiB</td><td>-1.0 KiB</td>")));
+    EXPECT_TRUE(html.contains(
+        QStringLiteral("<td>FLOPs per token</td><td>2.00 G</td><td>1.50 G</td><td>-500.00 M</td>")));
+    EXPECT_TRUE(html.contains(QStringLiteral("<td>perplexity</td><td>20</td><td>31.25</td><td>+11.25</td>")));
+    EXPECT_TRUE(
+        html.contains(QStringLiteral("<td>next_verse acc</td><td>0.5</td><td>0.375</td><td>-0.125</td>")));
+    // The generated text, escaped, after its prompt; eval lists the tokens' ids, four here.
+    EXPECT_TRUE(html.contains(QStringLiteral("<b>And God said</b> let there be &lt;light&gt;")));
+    EXPECT_TRUE(html.contains(QStringLiteral("greedy; 4 tokens (length)")));
     // Every value of the importance table: layer 2 of cosine ffn.
     EXPECT_TRUE(html.contains(
         QStringLiteral("<tr><td>2</td><td>0.5</td><td>0.25</td><td>0.3</td><td>0.375</td></tr>")));
@@ -226,14 +292,45 @@ TEST(ReportDocument, SessionGivesTheSameSectionsAsTheCliReports) {
                                     {"parameter_fraction", 0.25},
                                     {"loss", 3.5},
                                     {"perplexity", 31.25}});
+    // The workbench's task_loss is for the first task file.
+    session.taskFiles = {"/data/next_verse.jsonl", "/data/other.jsonl"};
+    session.scores["shapley_task_loss"] = {std::vector<double>{0.5, 0.25, 1.0}, {}, {}};
+    session.evaluations.push_back({"latest", 1, "block:1", true, 3.5, 31.25, 100, 4, {}});
+    session.cost = {{"parameters_total", 1000}, {"parameters_removed", 250}, {"blocks_removed", 1}};
+    session.generations = json::array();
+    session.generations.push_back({{"removed", "block:1"},
+                                   {"prompt", "In the beginning"},
+                                   {"text", " was"},
+                                   {"tokens", 1},
+                                   {"stop_reason", "eos"},
+                                   {"temperature", 0.7},
+                                   {"top_p", 0.9},
+                                   {"seed", 3}});
     const auto content = reportFromSession(session, "study.layerlab");
     EXPECT_EQ(content.layers, 3);
     ASSERT_EQ(content.recoveries.size(), 1u);
     EXPECT_EQ(content.recoveries[0].recoveredPerplexity, 25.75);
+    EXPECT_FALSE(content.scores.values.count("shapley_task_loss"));
+    ASSERT_EQ(content.taskScores.count("next_verse"), 1u);
+    EXPECT_EQ(content.taskScores.at("next_verse").at("shapley_task_loss", Unit::Block)[2], 1.0);
     QStringList ids;
     for (const auto& s : reportSections(content))
         ids << s.id;
-    EXPECT_EQ(ids, (QStringList{"importance", "pruning-curves", "recovery", "evaluations", "provenance"}));
+    EXPECT_EQ(ids, (QStringList{"layer-map", "importance", "pruning-curves", "task-importance", "cost",
+                                "recovery", "evaluations", "generations", "provenance"}));
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("session.html"));
+    ASSERT_EQ(writeHtmlReport(content, path), QString());
+    const QString html = QString::fromUtf8(readAll(path));
+    // Block 1 is removed: grey and struck through in the layer map, named in the removed column.
+    EXPECT_TRUE(html.contains(
+        QStringLiteral("<tr><td>1</td><td>block</td><td class=\"cell\" align=\"right\" bgcolor=\"#d8d8d8\" "
+                       "style=\"color: #000000\"><s>0.25</s></td></tr>")));
+    // One task: its bar chart too; the cost pairs the refined samples of the full model and block:1.
+    EXPECT_TRUE(html.contains(QStringLiteral("<figure class=\"chart\" id=\"task-shapley_task_loss\">")));
+    EXPECT_TRUE(html.contains(QStringLiteral("<td>perplexity</td><td>20</td><td>31.25</td><td>+11.25</td>")));
+    EXPECT_TRUE(html.contains(QStringLiteral("temperature 0.7, top-p 0.9, seed 3; 1 tokens (eos)")));
 }
 
 namespace {
@@ -273,12 +370,13 @@ TEST(ReportDocument, ChromiumDrawsEveryChart) {
     const QString page = s.dir.filePath(QStringLiteral("report.html"));
     ASSERT_EQ(writeHtmlReport(content, page), QString());
     QByteArray probe = readAll(page);
-    probe.replace("</body>",
-                  "<pre id=\"boxes\"></pre><script>document.getElementById('boxes').textContent = "
-                  "[...document.querySelectorAll('figure.chart svg')].map(e => { const r = "
-                  "e.getBoundingClientRect(); return [e.parentNode.id, Math.round(r.left), "
-                  "Math.round(r.top + scrollY), Math.round(r.width), Math.round(r.height)].join(' '); "
-                  "}).join('\\n') + '\\nheight ' + document.documentElement.scrollHeight;</script></body>");
+    probe.replace(
+        "</body>",
+        "<pre id=\"boxes\"></pre><script>document.getElementById('boxes').textContent = "
+        "[...document.querySelectorAll('figure.chart svg, figure.heatmap table')].map(e => { const r = "
+        "e.getBoundingClientRect(); return [e.closest('figure').id, Math.round(r.left), "
+        "Math.round(r.top + scrollY), Math.round(r.width), Math.round(r.height)].join(' '); "
+        "}).join('\\n') + '\\nheight ' + document.documentElement.scrollHeight;</script></body>");
     const QString probePage = s.dir.filePath(QStringLiteral("probe.html"));
     {
         QFile f(probePage);
@@ -305,7 +403,7 @@ TEST(ReportDocument, ChromiumDrawsEveryChart) {
     ASSERT_TRUE(run({QStringLiteral("--window-size=1000,1000"), QStringLiteral("--dump-dom"),
                      QStringLiteral("file://") + probePage},
                     &dom, nullptr));
-    static const QRegularExpression boxLine(QStringLiteral("([a-z-]+) (\\d+) (\\d+) (\\d+) (\\d+)"));
+    static const QRegularExpression boxLine(QStringLiteral("([a-z_-]+) (\\d+) (\\d+) (\\d+) (\\d+)"));
     const auto boxesText = QString::fromUtf8(dom);
     std::vector<std::pair<QString, QRect>> boxes;
     for (auto it = boxLine.globalMatch(boxesText); it.hasNext();) {
@@ -313,7 +411,8 @@ TEST(ReportDocument, ChromiumDrawsEveryChart) {
         boxes.emplace_back(m.captured(1), QRect(m.captured(2).toInt(), m.captured(3).toInt(),
                                                 m.captured(4).toInt(), m.captured(5).toInt()));
     }
-    ASSERT_EQ(boxes.size(), 7u) << boxesText.right(400).toStdString();
+    // 7 charts and 2 heatmaps (the layer map, layers x tasks).
+    ASSERT_EQ(boxes.size(), 9u) << boxesText.right(400).toStdString();
     static const QRegularExpression heightLine(QStringLiteral("height (\\d+)"));
     const int height = heightLine.match(boxesText).captured(1).toInt();
     ASSERT_GT(height, 1000);

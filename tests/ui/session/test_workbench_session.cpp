@@ -17,6 +17,7 @@
 #include "recovery/loss_curve_model.h"
 #include "recovery/recovery_panel.h"
 #include "report/report_content.h"
+#include "report/report_controller.h"
 #include "report/report_document.h"
 #include "ui_test_helpers.h"
 #include "window/main_window.h"
@@ -373,8 +374,9 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     // session: the same sections, charts and tables; only the provenance names its source.
     {
         StallMeter meter;
+        QSignalSpy written(w.reportController(), &ReportController::written);
         w.exportReport(dir.filePath("gui.html"));
-        ASSERT_TRUE(waitIdle(w));
+        ASSERT_TRUE(written.wait(120000));
         std::printf("  longest GUI stall while the report was drawn: %lld ms\n",
                     static_cast<long long>(meter.maxGapMs()));
         EXPECT_LT(meter.maxGapMs(), 100) << "the GUI thread stalled while the report was drawn";
@@ -391,6 +393,11 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     EXPECT_TRUE(gui.contains("<section id=\"recovery\""));
     EXPECT_TRUE(gui.contains("<td>block:4</td><td>bias</td>"));
     EXPECT_TRUE(gui.contains("<td>block:4</td><td>fold-linear</td>"));
+    // What the workbench showed: its layer map, the removal set's cost, the generated text.
+    EXPECT_TRUE(gui.contains("<figure class=\"heatmap\" id=\"layer-map-heatmap\">"));
+    EXPECT_EQ(gui.contains("<section id=\"cost\""), !ws->mask().empty());
+    EXPECT_TRUE(gui.contains("<section id=\"generations\""));
+    EXPECT_TRUE(gui.contains("<b>And God said</b>"));
     const auto a = beforeProvenance(gui), b = beforeProvenance(cli);
     qsizetype at = 0;
     while (at < a.size() && at < b.size() && a[at] == b[at])
@@ -465,6 +472,8 @@ TEST(WorkbenchSession, SavedSessionsReopenWithScoresRemovalsEvaluationsAndAdapte
         ASSERT_TRUE(waitIdle(w));
         w.evaluate();
         ASSERT_TRUE(waitIdle(w));
+        w.generate({"And God said", 4, 0, 1, 0});
+        ASSERT_TRUE(waitIdle(w));
         ASSERT_EQ(errors.count(), 0) << errors.first().at(1).toString().toStdString();
         ASSERT_TRUE(ws->baseline(1).has_value());
         ASSERT_EQ(w.saveSession(path), QString());
@@ -497,6 +506,10 @@ TEST(WorkbenchSession, SavedSessionsReopenWithScoresRemovalsEvaluationsAndAdapte
     EXPECT_FALSE(ws->adapterUnits().empty());
     EXPECT_TRUE(w.recoveryPanel()->resultText().contains("recovered"))
         << w.recoveryPanel()->resultText().toStdString();
+    // The generated sample is shown again, under the removal set it was written under.
+    ASSERT_EQ(w.generationPage()->results().size(), 1u);
+    EXPECT_EQ(w.generationPage()->results()[0].mask.toSpec(), removed);
+    EXPECT_TRUE(w.generationPage()->output().contains("And God said"));
 
     // A corrupt session is an error naming the file; the open model stays.
     QFile bad(dir.filePath("bad.layerlab"));
