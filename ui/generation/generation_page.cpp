@@ -82,6 +82,7 @@ void GenerationPage::setRequest(const GenerationRequest& r) {
 
 void GenerationPage::showResult(const GeneratedText& r) {
     results_.push_back(r);
+    Q_EMIT resultsChanged();
     const auto spec = r.mask.toSpec();
     output_->appendPlainText(tr("[removed: %1; %2 tokens, %3, %4 tokens/s]")
                                  .arg(spec.empty() ? tr("nothing") : QString::fromStdString(spec))
@@ -99,8 +100,9 @@ QString GenerationPage::output() const {
 nlohmann::json GenerationPage::sessionRecord() const {
     if (results_.empty()) return nullptr;
     auto list = nlohmann::json::array();
-    for (const auto& r : results_)
-        list.push_back(generatedTextJson(r));
+    constexpr size_t kKept = 1000; // well within what a session file may hold
+    for (size_t i = results_.size() > kKept ? results_.size() - kKept : 0; i < results_.size(); ++i)
+        list.push_back(generatedTextJson(results_[i]));
     return list;
 }
 

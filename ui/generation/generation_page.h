@@ -29,13 +29,15 @@ public:
     QString output() const;
     const std::vector<GeneratedText>& results() const { return results_; }
 
-    // The results shown, for sessions (generatedTextJson each; null when there are none), and
+    // The results shown, for sessions (generatedTextJson each, the latest 1000; null when there
+    // are none), and
     // shown again from a session. Throws Error for a malformed record: nothing changes then.
     nlohmann::json sessionRecord() const;
     void restoreSessionRecord(const nlohmann::json& record, int64_t numLayers, const std::string& source);
 
 Q_SIGNALS:
     void generateRequested(const layerlab::ui::GenerationRequest& request);
+    void resultsChanged();
 
 private:
     Workspace* workspace_;

@@ -42,6 +42,12 @@ QString heatmapFigure(const QString& id, const QString& tableHtml, const QString
         .arg(id, tableHtml, caption);
 }
 
+// An A4 page holds about 12 value columns; wider heatmaps are in the HTML only (the PDF has the
+// same values as bar charts).
+bool fitsThePdf(const std::vector<HeatmapColumn>& columns) {
+    return columns.size() <= 12;
+}
+
 QChart* scatterChart(const ReportContent& c, const std::string& a, const std::string& b, Unit unit,
                      const QString& title) {
     auto* chart = new QChart;
@@ -102,7 +108,7 @@ void layerMapSection(const ReportContent& c, std::vector<ReportSection>& out) {
                                                    mask.empty() ? QString() : QObject::tr("removed"),
                                                    mask.empty() ? std::vector<QString>() : removed),
                                       caption),
-                        true});
+                        fitsThePdf(columns)});
     out.push_back(std::move(s));
 }
 
@@ -199,7 +205,7 @@ void taskSection(const ReportContent& c, std::vector<ReportSection>& out) {
                            QObject::tr("%1: layers x tasks, the loss on each task's right answers. Each "
                                        "column coloured on its own: light = least important, dark = most.")
                                .arg(esc(metric))),
-             true});
+             fitsThePdf(columns)});
         if (c.taskScores.size() == 1) {
             const auto& [task, scores] = *c.taskScores.begin();
             const auto title = QObject::tr("%1 per layer for %2 (loss on the task's right answers)")

@@ -47,7 +47,8 @@ std::string kindOf(const json& j) {
     if (j.contains("rows") && j.contains("removal_order")) return "sweep";
     if (j.contains("scores") && j.contains("num_layers")) return "importance";
     if (j.contains("method") && j.contains("recovered")) return "recover";
-    if (j.contains("loss") || j.contains("tasks")) return "eval";
+    if (j.contains("loss") || j.contains("tasks") || j.contains("generation") || j.contains("removed_units"))
+        return "eval";
     return {};
 }
 
@@ -75,8 +76,14 @@ bool isTaskMetric(const std::string& metric) {
     return metric.find("task_loss") != std::string::npos;
 }
 
-std::string taskName(const fs::path& taskFile) {
-    return taskFile.empty() ? std::string("task") : taskFile.stem().string();
+std::string taskName(ReportContent& c, const fs::path& taskFile) {
+    if (taskFile.empty()) return "task";
+    std::string name = taskFile.stem().string();
+    // Two files of one name (hellaswag.jsonl in two folders): the folder tells them apart.
+    if (const auto it = c.taskFiles.find(name); it != c.taskFiles.end() && it->second != taskFile.string())
+        name = taskFile.parent_path().filename().string() + "/" + name;
+    c.taskFiles.emplace(name, taskFile.string());
+    return name;
 }
 
 // Scores go to the table of their kind: the task-answer metrics to the task's own table, since
@@ -87,7 +94,7 @@ ScoreTable& tableFor(ReportContent& c, const std::string& metric, const std::str
 
 void readImportance(ReportContent& c, const json& j, const fs::path& file) {
     const auto& s = j.value("settings", json::object());
-    const std::string task = taskName(s.is_object() ? text(s, "task_file") : std::string());
+    const std::string task = taskName(c, s.is_object() ? text(s, "task_file") : std::string());
     for (const auto& [metric, perUnit] : j.at("scores").items()) {
         for (const auto& [unit, values] : perUnit.items())
             tableFor(c, metric, task).values[metric][static_cast<size_t>(unitFromName(unit, file))] =
@@ -101,13 +108,19 @@ void readImportance(ReportContent& c, const json& j, const fs::path& file) {
     if (s.contains("angular_n")) c.scores.angularN = s["angular_n"].get<int64_t>();
 }
 
+// A count from a number that may be anything: NaN and negatives are 0, huge ones stop at 2^53.
+int64_t count(double v) {
+    return v > 0 ? static_cast<int64_t>(std::min(v, 9007199254740992.0)) : 0;
+}
+
 void readCost(ReportContent& c, const json& cost, const std::string& removed) {
-    if (!cost.is_object()) return;
+    if (cost.is_null()) return;
+    if (!cost.is_object()) throw json::type_error::create(302, "cost is not an object", &cost);
     ReportCost r;
     r.removed = removed;
-    r.attentionRemoved = static_cast<int64_t>(number(cost, "attention_removed"));
-    r.ffnRemoved = static_cast<int64_t>(number(cost, "ffn_removed"));
-    r.blocksRemoved = static_cast<int64_t>(number(cost, "blocks_removed"));
+    r.attentionRemoved = count(number(cost, "attention_removed"));
+    r.ffnRemoved = count(number(cost, "ffn_removed"));
+    r.blocksRemoved = count(number(cost, "blocks_removed"));
     r.parametersTotal = number(cost, "parameters_total");
     r.parametersRemoved = number(cost, "parameters_removed");
     r.kvBytesPerToken = number(cost, "kv_bytes_per_token");
@@ -120,7 +133,7 @@ void readCost(ReportContent& c, const json& cost, const std::string& removed) {
 }
 
 void readGeneration(ReportContent& c, const json& g, const std::string& label, const std::string& removed) {
-    if (!g.is_object()) return;
+    if (!g.is_object()) throw json::type_error::create(302, "a generation sample is not an object", &g);
     ReportGeneration r;
     r.label = label;
     r.removed = g.contains("removed") ? text(g, "removed") : removed;
@@ -136,7 +149,7 @@ void readGeneration(ReportContent& c, const json& g, const std::string& label, c
     r.maxNewTokens = static_cast<int64_t>(number(g, "max_new_tokens"));
     r.temperature = number(g, "temperature");
     r.topP = number(g, "top_p", 1);
-    r.seed = static_cast<uint64_t>(number(g, "seed"));
+    r.seed = static_cast<uint64_t>(count(number(g, "seed")));
     c.generations.push_back(r);
 }
 
@@ -295,7 +308,7 @@ ReportContent reportFromSession(const Session& session, const std::string& sourc
     c.dtype = session.dtype;
     c.removed = session.removed;
     // The workbench's task_loss is the loss on the first task file's right answers.
-    const std::string task = taskName(session.taskFiles.empty() ? fs::path() : session.taskFiles.front());
+    const std::string task = taskName(c, session.taskFiles.empty() ? fs::path() : session.taskFiles.front());
     for (const auto& [metric, perUnit] : session.scores)
         tableFor(c, metric, task).values[metric] = perUnit;
     for (const auto& [metric, perUnit] : session.scoreStdErr)
@@ -325,8 +338,9 @@ ReportContent reportFromSession(const Session& session, const std::string& sourc
             for (const auto& g : session.generations)
                 readGeneration(c, g, "workbench", session.removed);
     } catch (const json::exception& e) {
-        throw Error(sourceName,
-                    std::string("malformed recovery results or pruning curve (") + e.what() + ")");
+        throw Error(sourceName, std::string("malformed recovery results, pruning curve, cost or generation "
+                                            "samples (") +
+                                    e.what() + ")");
     }
     json settings = {{"calibration_file", session.calibrationFile.string()},
                      {"seq_len", session.seqLen},

@@ -95,7 +95,8 @@ struct ReportContent {
     // The task-answer metrics (drop_task_loss, shapley_task_loss, ...) per task (the task file's
     // name without extension; "task" when not recorded).
     std::map<std::string, ScoreTable> taskScores;
-    std::vector<ReportCurvePoint> curves; // pruning curves, any metric and granularity
+    std::map<std::string, std::string> taskFiles; // task name -> its file
+    std::vector<ReportCurvePoint> curves;         // pruning curves, any metric and granularity
     std::vector<ReportEvaluation> evaluations;
     std::vector<ReportRecovery> recoveries;
     std::vector<ReportCost> costs; // one per removal set

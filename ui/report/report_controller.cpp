@@ -1,6 +1,5 @@
 #include "report/report_controller.h"
 
-#include "common/error.h"
 #include "common/utc_time.h"
 #include "jobs/job_runner.h"
 #include "report/report_content.h"
@@ -8,7 +7,9 @@
 
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QTimer>
+#include <QtConcurrent>
 
 #include <memory>
 
@@ -26,6 +27,12 @@ void ReportController::chooseAndExport() {
 }
 
 void ReportController::exportReport(const QString& html) {
+    if (active_) {
+        Q_EMIT errorReported(
+            tr("A report is being written"),
+            tr("%1 is still being written; export again when it is done.").arg(active_->html));
+        return;
+    }
     ReportContent built;
     try {
         built = reportFromSession(session_(), tr("the workbench session").toStdString());
@@ -33,40 +40,75 @@ void ReportController::exportReport(const QString& html) {
         Q_EMIT errorReported(tr("Cannot make the report"), QString::fromUtf8(e.what()));
         return;
     }
-    auto content = std::make_shared<ReportContent>(std::move(built));
-    content->layerlabVersion = LAYERLAB_VERSION;
-    content->created = utcNow();
-    const QString pdf =
-        QFileInfo(html).dir().filePath(QFileInfo(html).completeBaseName() + QStringLiteral(".pdf"));
-    jobs_->submit(tr("Report: hashing the model's files"),
-                  [content](const JobContext& ctx) { hashModelFiles(*content, ctx.progress()); });
-    jobs_->submitGuiStep(tr("Report: drawing %1").arg(html), [this, content, html, pdf] {
-        drawNext(std::make_shared<ReportDrawing>(*content), content, html, pdf);
+    auto job = std::make_shared<Export>();
+    job->content = std::make_shared<ReportContent>(std::move(built));
+    job->content->layerlabVersion = LAYERLAB_VERSION;
+    job->content->created = utcNow();
+    job->html = html;
+    job->pdf = QFileInfo(html).dir().filePath(QFileInfo(html).completeBaseName() + QStringLiteral(".pdf"));
+    active_ = job;
+    jobs_->submit(tr("Report: hashing the model's files"), [job](const JobContext& ctx) {
+        hashModelFiles(*job->content, ctx.progress());
+        job->hashed = true; // not reached when cancelled
     });
+    // Always runs, so that a cancelled export is let go of.
+    jobs_->submitGuiStep(
+        tr("Report: drawing %1").arg(html),
+        [this, job] {
+            if (active_ != job) return;
+            if (!job->hashed) {
+                active_.reset();
+                Q_EMIT statusMessage(tr("Report: stopped"));
+                return;
+            }
+            job->drawing = std::make_unique<ReportDrawing>(*job->content);
+            drawNext();
+        },
+        /*always=*/true);
 }
 
 // One chart per step of the event loop: a report of a large model has dozens, and the window
-// stays responsive between them. The content is kept alive by the chain of steps.
-void ReportController::drawNext(std::shared_ptr<ReportDrawing> drawing,
-                                std::shared_ptr<ReportContent> content, QString html, QString pdf) {
-    if (drawing->drawNext()) {
-        Q_EMIT statusMessage(
-            tr("Report: drawing chart %1 of %2").arg(drawing->drawn()).arg(drawing->figures()));
-        QTimer::singleShot(0, this,
-                           [this, drawing, content, html, pdf] { drawNext(drawing, content, html, pdf); });
+// stays responsive between them.
+void ReportController::drawNext() {
+    const auto job = active_;
+    if (!job) return;
+    try {
+        if (job->drawing->drawNext()) {
+            Q_EMIT statusMessage(
+                tr("Report: drawing chart %1 of %2").arg(job->drawing->drawn()).arg(job->drawing->figures()));
+            QTimer::singleShot(0, this, [this] { drawNext(); });
+            return;
+        }
+    } catch (const std::exception& e) {
+        finish(QString::fromUtf8(e.what()));
         return;
     }
-    // Writing the files takes longer than any chart (a PDF of a large model: ~0.4 s), so it runs
-    // on the worker: QPdfWriter, QTextDocument and replaying the recorded charts are thread-safe.
-    jobs_->submit(tr("Report: writing %1").arg(html),
-                  [this, drawing, content, html, pdf](const JobContext& ctx) {
-                      for (const auto& error : {drawing->writeHtml(html), drawing->writePdf(pdf)})
-                          if (!error.isEmpty()) throw Error(error.toStdString());
-                      ctx.post([this, html, pdf] {
-                          Q_EMIT statusMessage(tr("Report written to %1 and %2").arg(html, pdf));
-                          Q_EMIT written(html);
-                      });
-                  });
+    // Writing takes longer than any chart (the PDF of a large model: ~0.4 s), so it runs on a
+    // thread of its own, outside the job queue, which it need not wait for: QPdfWriter and
+    // QTextDocument work off the GUI thread, and the charts are replayed from their recordings.
+    Q_EMIT statusMessage(tr("Report: writing %1").arg(job->html));
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
+        finish(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(QtConcurrent::run([job] {
+        auto error = job->drawing->writeHtml(job->html);
+        if (error.isEmpty()) error = job->drawing->writePdf(job->pdf);
+        return error;
+    }));
+}
+
+void ReportController::finish(const QString& error) {
+    const auto job = active_;
+    active_.reset();
+    if (!job) return;
+    if (!error.isEmpty()) {
+        Q_EMIT errorReported(tr("Cannot write the report"), error);
+        return;
+    }
+    Q_EMIT statusMessage(tr("Report written to %1 and %2").arg(job->html, job->pdf));
+    Q_EMIT written(job->html);
 }
 
 } // namespace layerlab::ui

@@ -1,7 +1,8 @@
 #pragma once
 // File > Export report: the current session as the report `layerlab-cli report SESSION.layerlab`
-// writes (one HTML file and a PDF beside it). The model's files are hashed and the files written
-// on the worker thread; the charts are drawn on the GUI thread, which they need, one per step.
+// writes (one HTML file and a PDF beside it). The model's files are hashed on the worker (a job
+// that Cancel stops), the charts drawn on the GUI thread, which they need, one per event-loop
+// step, and the files written on a thread of their own. One export at a time.
 
 #include <QObject>
 #include <QString>
@@ -9,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "report/report_document.h"
 #include "session/session_file.h"
 
 class QWidget;
@@ -16,7 +18,6 @@ class QWidget;
 namespace layerlab::ui {
 
 class JobRunner;
-class ReportDrawing;
 struct ReportContent;
 
 class ReportController : public QObject {
@@ -28,6 +29,7 @@ public:
     void chooseAndExport();
     // Writes `html` and the PDF with the same name; the outcome goes to statusMessage or errorReported.
     void exportReport(const QString& html);
+    bool busy() const { return active_ != nullptr; }
 
 Q_SIGNALS:
     void errorReported(const QString& title, const QString& message);
@@ -35,12 +37,19 @@ Q_SIGNALS:
     void written(const QString& html); // both files are written
 
 private:
-    void drawNext(std::shared_ptr<ReportDrawing> drawing, std::shared_ptr<ReportContent> content,
-                  QString html, QString pdf);
+    struct Export {
+        std::shared_ptr<ReportContent> content;
+        std::unique_ptr<ReportDrawing> drawing; // points into content
+        QString html, pdf;
+        bool hashed = false;
+    };
+    void drawNext();
+    void finish(const QString& error); // "" when both files are written
 
     JobRunner* jobs_;
     std::function<Session()> session_;
     QWidget* window_;
+    std::shared_ptr<Export> active_;
 };
 
 } // namespace layerlab::ui

@@ -198,11 +198,11 @@ QChart* recoveryChart(const ReportContent& c, const QString& title) {
 }
 
 // The evaluation of the full model to set beside `pruned`: the workbench's at the same sample
-// level, else an eval report's.
+// level, or (both -1) the last eval report without a removal set.
 const ReportEvaluation* fullModelFor(const ReportContent& c, const ReportEvaluation& pruned) {
     const ReportEvaluation* found = nullptr;
     for (const auto& e : c.evaluations)
-        if (e.removed.empty() && e.hasLoss && (!found || e.level == pruned.level)) found = &e;
+        if (e.removed.empty() && e.level == pruned.level && (e.hasLoss || !e.tasks.empty())) found = &e;
     return found;
 }
 
@@ -250,8 +250,9 @@ void costSection(const ReportContent& c, std::vector<ReportSection>& out) {
             const auto* full = fullModelFor(c, *pruned);
             auto quality = [&](const QString& name, double f, double p, bool known, int digits) {
                 if (!known) return;
-                rows.push_back({name, full ? num(f, digits) : QString(), num(p, digits),
-                                full ? signedText(num(std::abs(p - f), 4), p - f) : QString()});
+                const bool both = full && full->hasLoss;
+                rows.push_back({name, both ? num(f, digits) : QString(), num(p, digits),
+                                both ? signedText(num(std::abs(p - f), 4), p - f) : QString()});
             };
             quality(QObject::tr("loss"), full ? full->loss : 0, pruned->loss, pruned->hasLoss, 5);
             quality(QObject::tr("perplexity"), full ? full->perplexity : 0, pruned->perplexity,
@@ -275,19 +276,16 @@ void costSection(const ReportContent& c, std::vector<ReportSection>& out) {
         s.blocks.push_back(
             paragraph(QObject::tr("Removed <code>%1</code>: %2 attention and %3 FFN sub-layers "
                                   "(%4 whole blocks).")
-                          .arg(esc(r.removed))
-                          .arg(r.attentionRemoved)
-                          .arg(r.ffnRemoved)
-                          .arg(r.blocksRemoved)));
+                          .arg(esc(r.removed), QString::number(r.attentionRemoved),
+                               QString::number(r.ffnRemoved), QString::number(r.blocksRemoved))));
         s.blocks.push_back({std::nullopt,
-                            table({QObject::tr("quantity"), QObject::tr("full model"), QObject::tr("removed"),
-                                   QObject::tr("change")},
+                            table({QObject::tr("quantity"), QObject::tr("full model"),
+                                   QObject::tr("after removal"), QObject::tr("change")},
                                   rows),
                             true});
     }
     if (s.blocks.empty()) return;
-    s.blocks.push_back(commandsOf(c, {"eval"}));
-    out.push_back(std::move(s));
+    out.push_back(std::move(s)); // the eval commands are listed under Evaluations
 }
 
 void recoverySection(const ReportContent& c, std::vector<ReportSection>& out) {

@@ -31,6 +31,7 @@ SessionController::SessionController(JobRunner& jobs, Workspace& workspace, Mode
          {&Workspace::maskChanged, &Workspace::scoresChanged, &Workspace::evaluationChanged,
           &Workspace::adaptersChanged, &Workspace::dataSettingsChanged, &Workspace::modelChanged})
         connect(workspace_, signal, this, [this] { dirty_ = true; });
+    connect(generation_, &GenerationPage::resultsChanged, this, [this] { dirty_ = true; });
     auto* autosaveTimer = new QTimer(this);
     autosaveTimer->setInterval(60 * 1000);
     connect(autosaveTimer, &QTimer::timeout, this, &SessionController::autosave);
@@ -90,8 +91,6 @@ void SessionController::open(const QString& path) {
                   QString::fromStdString(session.dtype), [this, session, adapters, path] {
                       try {
                           applySession(*workspace_, session);
-                          generation_->restoreSessionRecord(session.generations, workspace_->numLayers(),
-                                                            path.toStdString());
                       } catch (const std::exception& e) {
                           Q_EMIT errorReported(tr("The session does not fit the model"),
                                                tr("%1: %2").arg(path, QString::fromStdString(e.what())));
@@ -103,6 +102,13 @@ void SessionController::open(const QString& path) {
                           });
                       recovery_->restoreSessionRecord(session.recovery);
                       restoreCurveRecord(*curve_, session.pruningCurve, workspace_->numLayers());
+                      try {
+                          generation_->restoreSessionRecord(session.generations, workspace_->numLayers(),
+                                                            path.toStdString());
+                      } catch (const std::exception& e) {
+                          Q_EMIT errorReported(tr("Cannot show the session's generated samples"),
+                                               QString::fromStdString(e.what()));
+                      }
                       Q_EMIT statusMessage(tr("Opened session %1").arg(path));
                       dirty_ = false;
                   });

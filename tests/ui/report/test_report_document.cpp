@@ -260,6 +260,10 @@ TEST(ReportDocument, BadInputsNameTheFile) {
     EXPECT_NE(message({settings.toStdString()}).find("settings.json: malformed eval report"),
               std::string::npos);
 
+    const QString cost = s.dir.filePath(QStringLiteral("cost.json"));
+    writeJson(cost, {{"model", "/m"}, {"loss", 1.0}, {"cost", json::array({1})}});
+    EXPECT_NE(message({cost.toStdString()}).find("cost.json: malformed eval report"), std::string::npos);
+
     // NaN scores (written as null) are read; standard errors longer than the scores are drawn
     // only where there are scores.
     const QString odd = s.dir.filePath(QStringLiteral("odd.json"));
@@ -270,6 +274,34 @@ TEST(ReportDocument, BadInputsNameTheFile) {
     const auto content = reportFromFiles({odd.toStdString()});
     EXPECT_TRUE(std::isnan(content.scores.at("shapley", Unit::Block)[1]));
     EXPECT_EQ(writeHtmlReport(content, s.dir.filePath(QStringLiteral("odd.html"))), QString());
+}
+
+// `eval --generate` without data or tasks writes neither loss nor tasks: still an eval report.
+// Two task files of one name in two folders stay two columns.
+TEST(ReportDocument, GenerationOnlyEvalsAndTasksOfOneName) {
+    QTemporaryDir dir;
+    const QString eval = dir.filePath(QStringLiteral("generate.json"));
+    writeJson(eval, {{"model", "/m"},
+                     {"removed", ""},
+                     {"removed_units", json::array()},
+                     {"generation", {{"prompt", "In the beginning"}, {"text", " God"}, {"tokens", {5}}}}});
+    std::vector<std::filesystem::path> inputs{eval.toStdString()};
+    for (const char* folder : {"a", "b"}) {
+        const QString file = dir.filePath(QStringLiteral("task_%1.json").arg(QLatin1String(folder)));
+        writeJson(file, {{"model", "/m"},
+                         {"num_layers", 2},
+                         {"scores", {{"drop_task_loss", {{"block", {1.0, 2.0}}}}}},
+                         {"settings",
+                          {{"value_function", "task_loss"},
+                           {"task_file", std::string("/data/") + folder + "/hellaswag.jsonl"}}}});
+        inputs.emplace_back(file.toStdString());
+    }
+    const auto content = reportFromFiles(inputs);
+    ASSERT_EQ(content.generations.size(), 1u);
+    EXPECT_EQ(content.generations[0].tokens, 1);
+    ASSERT_EQ(content.taskScores.size(), 2u);
+    EXPECT_EQ(content.taskScores.count("hellaswag"), 1u);
+    EXPECT_EQ(content.taskScores.count("b/hellaswag"), 1u);
 }
 
 TEST(ReportDocument, SessionGivesTheSameSectionsAsTheCliReports) {
