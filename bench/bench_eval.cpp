@@ -24,15 +24,17 @@ using namespace layerlab;
 int main(int argc, char** argv) {
     if (argc < 4) {
         std::cerr << "usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl [--device D] [--dtype T] [--batch B] "
-                     "[--mc-batch B]\n";
+                     "[--mc-batch B] [--kernels fused|reference] [--mc-pad N]\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {
-        {"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"}, {"mc-batch", "16"}};
+    std::map<std::string, std::string> opt = {{"device", "cuda"}, {"dtype", "bf16"},    {"batch", "8"},
+                                              {"mc-batch", "16"}, {"kernels", "fused"}, {"mc-pad", "0"}};
     for (int i = 4; i + 1 < argc; i += 2)
         opt[std::string(argv[i]).substr(2)] = argv[i + 1];
     try {
-        auto model = Model::load(argv[1], {parseDevice(opt["device"]), parseDtype(opt["dtype"])});
+        LoadOptions load{parseDevice(opt["device"]), parseDtype(opt["dtype"])};
+        load.fusedKernels = opt["kernels"] != "reference";
+        auto model = Model::load(argv[1], load);
         const auto tokenizer = Tokenizer::load(argv[1]);
         TokenDataOptions dataOptions;
         dataOptions.windows.seqLen = 0;
@@ -41,15 +43,18 @@ int main(int argc, char** argv) {
         const LayerMask mask(model->numLayers());
         for (int pass = 1; pass <= 2; ++pass) {
             const auto r = evaluateLoss(*model, data.windows, mask, {std::stoll(opt["batch"]), {}});
-            std::cout << nlohmann::json{{"engine", "layerlab"}, {"part", "perplexity"},
-                                        {"pass", pass},         {"loss", r.loss},
-                                        {"seconds", r.seconds}, {"tokens_per_s", r.tokensPerSecond}}
+            std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
+                                        {"part", "perplexity"},
+                                        {"pass", pass},
+                                        {"loss", r.loss},
+                                        {"seconds", r.seconds},
+                                        {"tokens_per_s", r.tokensPerSecond}}
                       << std::endl;
         }
         for (int pass = 1; pass <= 2; ++pass) {
-            const auto r =
-                evaluateMultipleChoice(*model, tokenizer, task, mask, {std::stoll(opt["mc-batch"])});
-            std::cout << nlohmann::json{{"engine", "layerlab"},
+            const auto r = evaluateMultipleChoice(*model, tokenizer, task, mask,
+                                                  {std::stoll(opt["mc-batch"]), std::stoll(opt["mc-pad"])});
+            std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
                                         {"part", "multiple_choice"},
                                         {"pass", pass},
                                         {"acc", r.acc},

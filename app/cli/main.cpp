@@ -3,6 +3,7 @@
 #include "arguments.h"
 #include "commands.h"
 #include "common/error.h"
+#include "common/gpu_allocator.h"
 #include "common/host_allocator.h"
 #include "common/progress.h"
 
@@ -77,6 +78,7 @@ options shared by model commands:
   --device cpu|cuda|cuda:N   where to compute (default cpu)
   --devices LIST|auto        spread the layers over several GPUs, e.g. cuda:0,cuda:1 (auto: all)
   --dtype f32|bf16|f16       compute dtype (default f32)
+  --kernels fused|reference  on GPUs: fused paths (default), or transformers' arithmetic step by step
   --adapters FILE            adapters from recover --save-adapters, active for removed units
   --quiet                    no progress bar
 
@@ -88,6 +90,7 @@ Ctrl-C stops a running command cleanly; a second Ctrl-C ends it at once.
 
 int main(int argc, char** argv) {
     layerlab::keepFreedHostMemory();
+    layerlab::useExpandableGpuSegments();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::fputs(kUsage, args.empty() ? stderr : stdout);

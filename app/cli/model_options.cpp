@@ -11,7 +11,7 @@
 namespace layerlab::cli {
 
 const std::set<std::string>& modelOptionNames() {
-    static const std::set<std::string> names = {"model", "device", "devices", "dtype", "adapters"};
+    static const std::set<std::string> names = {"model", "device", "devices", "dtype", "adapters", "kernels"};
     return names;
 }
 
@@ -38,6 +38,10 @@ std::filesystem::path modelDir(const Arguments& args) {
 LoadOptions loadOptions(const Arguments& args) {
     LoadOptions o;
     o.dtype = parseDtype(args.get("dtype", "f32"));
+    const auto kernels = args.get("kernels", "fused");
+    if (kernels != "fused" && kernels != "reference")
+        throw UsageError("--kernels: '" + kernels + "' is neither fused nor reference");
+    o.fusedKernels = kernels == "fused";
     if (auto list = args.get("devices")) {
         if (args.get("device")) throw UsageError("give --device or --devices, not both");
         o.devices = parseDeviceList(*list);

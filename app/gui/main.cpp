@@ -8,6 +8,7 @@
 // saves the window as PNG and exits: the check that a new installation works
 // (tools/clean_machine_check.sh runs it through `tools/workbench.sh start --self-test FILE`).
 
+#include "common/gpu_allocator.h"
 #include "common/host_allocator.h"
 #include "cost/plan_panel.h"
 #include "curve/pruning_curve_page.h"
@@ -125,6 +126,7 @@ void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
 
 int main(int argc, char** argv) {
     layerlab::keepFreedHostMemory();
+    layerlab::useExpandableGpuSegments();
     QApplication app(argc, argv);
     QApplication::setApplicationName("LayerLab");
     QApplication::setOrganizationName("LayerLab");

@@ -161,7 +161,14 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
         for (int64_t r = 0; r < n; ++r)
             longest = std::max<int64_t>(
                 longest, static_cast<int64_t>(requests[static_cast<size_t>(b + r)].ids.size()));
-        // Right padding: with causal attention no real position ever sees a pad token.
+        // Right padding: with causal attention no real position ever sees a pad token. The fed
+        // length (longest - 1) is rounded up to the multiple, within the model's length.
+        const int64_t multiple = options.lengthMultiple > 0 ? options.lengthMultiple
+                                 : model.device().is_cuda() ? 16
+                                                            : 1;
+        const int64_t fed = std::min(((longest - 1 + multiple - 1) / multiple) * multiple,
+                                     std::max(longest - 1, maxLengthOf(model)));
+        longest = fed + 1;
         auto ids = torch::zeros({n, longest}, torch::kInt64);
         for (int64_t r = 0; r < n; ++r) {
             const auto& q = requests[static_cast<size_t>(b + r)].ids;

@@ -99,7 +99,10 @@ const SequenceTables& SequenceContext::on(torch::Device device) const {
 torch::Tensor Model::embed(const torch::Tensor& inputIds) const {
     auto ids = inputIds.to(options_.device, torch::kInt64);
     if (ids.numel() > 0) {
-        const auto lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+        // One synchronisation with the GPU, not two.
+        const auto [min, max] = torch::aminmax(ids);
+        const auto range = torch::stack({min, max}).cpu();
+        const auto lo = range[0].item<int64_t>(), hi = range[1].item<int64_t>();
         if (lo < 0 || hi >= config_.vocabSize)
             throw Error("token id " + std::to_string(lo < 0 ? lo : hi) + " is outside the vocabulary (0 to " +
                         std::to_string(config_.vocabSize - 1) + ")");
@@ -108,6 +111,11 @@ torch::Tensor Model::embed(const torch::Tensor& inputIds) const {
 }
 
 torch::Tensor Model::rmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // One kernel instead of eight on the GPU; it scales in float32 before rounding (transformers
+    // rounds first), a difference within the compute dtype's rounding.
+    if (fused(x)) return at::rms_norm(x, {x.size(-1)}, weight, config_.rmsNormEps);
+#endif
     // Normalise in float32, then scale in the compute dtype (transformers' LlamaRMSNorm).
     auto xf = x.to(torch::kFloat32);
     auto var = xf.pow(2).mean(-1, /*keepdim=*/true);
@@ -139,11 +147,25 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
                   hd = config_.headDim;
     const auto& tables = ctx.on(h.device());
     auto x = rmsNorm(h, w.inputNorm);
-    auto q = project(l, Projection::Q, x, w.q, w.qBias).view({B, T, nh, hd}).transpose(1, 2);
-    auto k = project(l, Projection::K, x, w.k, w.kBias).view({B, T, nkv, hd}).transpose(1, 2);
-    auto v = project(l, Projection::V, x, w.v, w.vBias).view({B, T, nkv, hd}).transpose(1, 2);
-    q = applyRotary(q, tables.rotary);
-    k = applyRotary(k, tables.rotary);
+    torch::Tensor q, k, v;
+    // Gradients for the separate weights (Taylor scores) need the separate products.
+    if (w.qkv.defined() && fused(x) && !hasLora(l, {Projection::Q, Projection::K, Projection::V}) &&
+        !(w.q.requires_grad() || w.k.requires_grad() || w.v.requires_grad())) {
+        auto qkv = linear(x, w.qkv, w.qkvBias);
+        q = qkv.narrow(-1, 0, nh * hd);
+        k = qkv.narrow(-1, nh * hd, nkv * hd);
+        v = qkv.narrow(-1, (nh + nkv) * hd, nkv * hd);
+    } else {
+        q = project(l, Projection::Q, x, w.q, w.qBias);
+        k = project(l, Projection::K, x, w.k, w.kBias);
+        v = project(l, Projection::V, x, w.v, w.vBias);
+    }
+    q = q.view({B, T, nh, hd}).transpose(1, 2);
+    k = k.view({B, T, nkv, hd}).transpose(1, 2);
+    v = v.view({B, T, nkv, hd}).transpose(1, 2);
+    const auto rotate = fused(x) ? &applyRotaryFused : &applyRotary;
+    q = rotate(q, tables.rotary);
+    k = rotate(k, tables.rotary);
     if (ctx.cache) std::tie(k, v) = ctx.cache->append(l, k, v);
     const int64_t S = k.size(2);
     if (nkv != nh) {
@@ -192,8 +214,16 @@ torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
         break;
     }
     auto x = rmsNorm(h, w.postAttentionNorm);
-    auto inner = torch::silu(project(l, Projection::Gate, x, w.gate, w.gateBias)) *
-                 project(l, Projection::Up, x, w.up, w.upBias);
+    torch::Tensor inner;
+    if (w.gateUp.defined() && fused(x) && !hasLora(l, {Projection::Gate, Projection::Up}) &&
+        !(w.gate.requires_grad() || w.up.requires_grad())) {
+        auto gateUp = linear(x, w.gateUp, w.gateUpBias);
+        const int64_t I = w.gate.size(0);
+        inner = torch::silu(gateUp.narrow(-1, 0, I)).mul_(gateUp.narrow(-1, I, I));
+    } else {
+        inner = torch::silu(project(l, Projection::Gate, x, w.gate, w.gateBias)) *
+                project(l, Projection::Up, x, w.up, w.upBias);
+    }
     return project(l, Projection::Down, inner, w.down, w.downBias);
 }
 
@@ -244,6 +274,13 @@ torch::Tensor Model::adapterUpdate(const Adapter& a, const torch::Tensor& h) con
     auto x = unitInput(a.unit, a.layer, h);
     if (!a.down.defined()) return a.bias.expand_as(h);
     return torch::addmm(a.bias, torch::matmul(x.reshape({-1, x.size(-1)}), a.down), a.up).view(h.sizes());
+}
+
+bool Model::hasLora(int64_t l, std::initializer_list<Projection> projections) const {
+    if (loraAt_.empty()) return false;
+    for (auto p : projections)
+        if (loraAt_[static_cast<size_t>(l)][static_cast<size_t>(p)]) return true;
+    return false;
 }
 
 torch::Tensor Model::project(int64_t l, Projection p, const torch::Tensor& x, const torch::Tensor& w,

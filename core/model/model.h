@@ -38,6 +38,9 @@ struct LoadOptions {
     int64_t activationTokens = 8 * 2048;
     // Threads reading tensors from the checkpoint (0: 4 per GPU, 4 for the CPU, at most one per core).
     int loadThreads = 0;
+    // On GPUs: q/k/v and gate/up each as one matrix product, LibTorch's fused RMSNorm, rotary
+    // embedding in fewer passes. Off, or on the CPU: transformers' arithmetic step by step.
+    bool fusedKernels = true;
 };
 
 // The bytes a model of this configuration puts on each placement (see device_map.h).
@@ -47,6 +50,8 @@ struct LayerWeights {
     torch::Tensor inputNorm, q, k, v, o, qBias, kBias, vBias, oBias;
     torch::Tensor postAttentionNorm, gate, up, down, gateBias, upBias, downBias;
     torch::Tensor linearAttention, linearFfn; // Nemotron-NAS replace_with_linear sub-layers, [H, H]
+    // Fused paths (layers on a GPU): q, k, v (gate, up) and their biases are row ranges of these.
+    torch::Tensor qkv, qkvBias, gateUp, gateUpBias;
 };
 
 // Points of the residual stream inside layer l.
@@ -165,6 +170,9 @@ public:
 private:
     Model() = default;
     torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
+    bool fused(const torch::Tensor& x) const { return options_.fusedKernels && x.is_cuda(); }
+    bool hasLora(int64_t layer, std::initializer_list<Projection> projections) const;
+    void fuseBiases(); // the fused matrices' biases, after loading
 
     std::filesystem::path dir_;
     ModelConfig config_;

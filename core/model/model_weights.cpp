@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -145,12 +146,33 @@ int64_t numelOr0(const torch::Tensor& t) {
     return t.defined() ? t.numel() : 0;
 }
 
+// One tensor holding the parts one after another; the parts become views of it. Empty when a
+// part is missing (no bias, or only some have one).
+torch::Tensor fuseRows(std::initializer_list<torch::Tensor*> parts) {
+    std::vector<torch::Tensor> list;
+    for (auto* p : parts) {
+        if (!p->defined()) return {};
+        list.push_back(*p);
+    }
+    auto whole = torch::cat(list, 0);
+    int64_t at = 0;
+    for (auto* p : parts) {
+        const int64_t rows = p->size(0);
+        *p = whole.narrow(0, at, rows);
+        at += rows;
+    }
+    return whole;
+}
+
 } // namespace
 
 std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& options,
                                    const Progress& progress) try {
     if (!c10::isFloatingType(options.dtype) || options.dtype == torch::kFloat64)
         throw Error("compute dtype must be f32, bf16 or f16");
+    // Weights are ordinary tensors whatever mode the caller is in: adapters and tests update them
+    // in place, which inference tensors do not allow (the loading threads are never in that mode).
+    c10::InferenceMode ordinaryTensors(false);
     Checkpoint ckpt = Checkpoint::open(dir);
     std::shared_ptr<Model> m(new Model());
     m->dir_ = dir;
@@ -214,6 +236,38 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
             throw Error("f16 compute on the CPU needs LibTorch 2 or newer; use f32 or bf16 here");
 #endif
 
+    // The fused paths' matrices (layers on a GPU): q/k/v and gate/up are read straight into row
+    // ranges of one matrix each, so the weights are held once.
+    struct FusedSlot {
+        torch::Tensor whole;
+        int64_t offset = 0;
+    };
+    std::map<std::pair<int64_t, TensorRole>, FusedSlot> fusedSlots;
+    if (options.fusedKernels)
+        for (int64_t l = 0; l < c.numLayers; ++l) {
+            const auto device = m->map_.layers[static_cast<size_t>(l)];
+            if (!device.is_cuda()) continue; // the CPU keeps the reference arithmetic
+            auto group = [&](std::initializer_list<TensorRole> roles, torch::Tensor LayerWeights::*member) {
+                int64_t rows = 0, cols = 0;
+                for (auto role : roles) {
+                    const auto name = tensorName(role, l);
+                    if (!roleExpected(c, role) || !roleExpected(c, role, l) || !ckpt.has(name)) return;
+                    rows += ckpt.info(name).shape.at(0);
+                    cols = ckpt.info(name).shape.at(1);
+                }
+                auto whole =
+                    torch::empty({rows, cols}, torch::TensorOptions().dtype(options.dtype).device(device));
+                int64_t offset = 0;
+                for (auto role : roles) {
+                    fusedSlots[{l, role}] = {whole, offset};
+                    offset += ckpt.info(tensorName(role, l)).shape.at(0);
+                }
+                m->layers_[static_cast<size_t>(l)].*member = whole;
+            };
+            group({TensorRole::QProj, TensorRole::KProj, TensorRole::VProj}, &LayerWeights::qkv);
+            group({TensorRole::GateProj, TensorRole::UpProj}, &LayerWeights::gateUp);
+        }
+
     // Threads read tensors in parallel: one thread waits on the page cache or the copy to the GPU
     // far more than it computes, so loading is bound by the disk, not by one core.
     std::vector<torch::Tensor> loaded(needs.size());
@@ -236,6 +290,11 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
                     t = staging.toDevice(t, device).to(options.dtype);
                 else if (t.scalar_type() != options.dtype || device != torch::kCPU)
                     t = t.to(device).to(options.dtype);
+                if (const auto slot = fusedSlots.find({need.layer, need.role}); slot != fusedSlots.end()) {
+                    auto rows = slot->second.whole.narrow(0, slot->second.offset, t.size(0));
+                    rows.copy_(t);
+                    t = rows;
+                }
                 loaded[i] = std::move(t);
                 std::lock_guard<std::mutex> lock(reportMutex);
                 if (stop) break;
@@ -290,6 +349,7 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
             *slot(m->layers_[static_cast<size_t>(need.layer)], need.role) = t;
         }
     }
+    m->fuseBiases();
     // A tied head on another device than the embedding is a copy there.
     if (c.tieWordEmbeddings) m->lmHead_ = m->embedding_.to(m->map_.head);
     for (const auto& name : ckpt.tensorNames())
@@ -298,6 +358,22 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
 } catch (const std::exception& e) {
     rethrowIfOutOfMemory(e, "loading the weights of " + dir.string());
     throw;
+}
+
+void Model::fuseBiases() {
+    for (auto& w : layers_) {
+        // Some biases only (unusual): the separate products add them.
+        if (w.qkv.defined()) {
+            w.qkvBias = fuseRows({&w.qBias, &w.kBias, &w.vBias});
+            if (!w.qkvBias.defined() && (w.qBias.defined() || w.kBias.defined() || w.vBias.defined()))
+                w.qkv = torch::Tensor();
+        }
+        if (w.gateUp.defined()) {
+            w.gateUpBias = fuseRows({&w.gateBias, &w.upBias});
+            if (!w.gateUpBias.defined() && (w.gateBias.defined() || w.upBias.defined()))
+                w.gateUp = torch::Tensor();
+        }
+    }
 }
 
 ParameterCounts Model::parameterCounts() const {

@@ -51,4 +51,14 @@ torch::Tensor applyRotary(const torch::Tensor& x, const RotaryTables& t) {
     return x * cos + rotated * sin;
 }
 
+torch::Tensor applyRotaryFused(const torch::Tensor& x, const RotaryTables& t) {
+    const int64_t half = x.size(-1) / 2;
+    auto cos = t.cos.unsqueeze(1);
+    auto sin = t.sin.unsqueeze(1);
+    auto out = x * cos;
+    out.narrow(-1, 0, half).addcmul_(x.narrow(-1, half, half), sin.narrow(-1, 0, half), -1);
+    out.narrow(-1, half, half).addcmul_(x.narrow(-1, 0, half), sin.narrow(-1, half, half));
+    return out;
+}
+
 } // namespace layerlab

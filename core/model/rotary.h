@@ -22,5 +22,8 @@ RotaryTables rotaryTables(const ModelConfig& config, const torch::Tensor& positi
 
 // x: [B, heads, T, headDim]; tables as above.
 torch::Tensor applyRotary(const torch::Tensor& x, const RotaryTables& tables);
+// The same in three passes instead of five (x cos, then each half's rotated product added in
+// place), rounding once less: for GPUs, where memory traffic is the cost.
+torch::Tensor applyRotaryFused(const torch::Tensor& x, const RotaryTables& tables);
 
 } // namespace layerlab

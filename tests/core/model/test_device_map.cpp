@@ -5,6 +5,7 @@
 // stream, masks, rotary tables, caches and adapters really cross devices.
 #include "common/error.h"
 #include "data/multiple_choice_task.h"
+#include "data/token_batch.h"
 #include "eval/evaluation.h"
 #include "eval/generation.h"
 #include "eval/multiple_choice_eval.h"
@@ -240,15 +241,32 @@ TEST(SplitModel, AdaptersAreFittedTrainedAndAppliedOnTheirLayersDevice) {
     fo.method = AdapterMethod::LowRank;
     fo.rank = 4;
     fo.guard = false;
-    const auto fa = fitAdapters(*whole, windows, removed, fo);
-    const auto fb = fitAdapters(*split, windows, removed, fo);
+    // More tokens (384) than hidden dimensions (256): the fit is determined by its data.
+    const auto fitWindows = demoWindows(4, 96);
+    const auto fa = fitAdapters(*whole, fitWindows, removed, fo);
+    const auto fb = fitAdapters(*split, fitWindows, removed, fo);
     ASSERT_EQ(fa.units.size(), fb.units.size());
-    // The map itself: a factorisation's signs may differ between CPU and GPU eigensolvers.
-    for (size_t i = 0; i < fa.units.size(); ++i) {
-        EXPECT_LE(maxDiff(fa.units[i].down.mm(fa.units[i].up), fb.units[i].down.mm(fb.units[i].up)),
-                  tolerance() * 10 + 1e-6);
-        EXPECT_LE(maxDiff(fa.units[i].bias, fb.units[i].bias), tolerance() * 10 + 1e-6);
+    if (tolerance() == 0) { // the same arithmetic on every placement: the same parameters
+        for (size_t i = 0; i < fa.units.size(); ++i) {
+            EXPECT_LE(maxDiff(fa.units[i].down.mm(fa.units[i].up), fb.units[i].down.mm(fb.units[i].up)),
+                      1e-6);
+            EXPECT_LE(maxDiff(fa.units[i].bias, fb.units[i].bias), 1e-6);
+        }
     }
+    // On a GPU the statistics are rounded differently on each placement, and the fit (a ridge
+    // solve, ridge 1e-4) magnifies that by up to 1 / ridge in the directions the data barely
+    // constrain: the parameters may differ there. What the adapters predict for the data may not,
+    // beyond the placements' own difference.
+    whole->setAdapters(fa);
+    split->setAdapters(fb);
+    {
+        torch::InferenceMode inference;
+        const auto ids = batchTensor(fitWindows);
+        EXPECT_LE(maxDiff(whole->forward(ids, removed), split->forward(ids, removed)),
+                  tolerance() * 10 + 1e-6);
+    }
+    whole->setAdapters({});
+    split->setAdapters({});
 
     AdapterTrainingOptions to;
     to.steps = 2;

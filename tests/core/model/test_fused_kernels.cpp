@@ -1,0 +1,72 @@
+// The GPU's fused paths (one product for q/k/v and for gate/up, LibTorch's RMSNorm, rotary in
+// three passes) against the reference arithmetic, on the demo model. On the CPU they are off: the
+// logits are the same bits. On a GPU (LAYERLAB_TEST_DEVICE=cuda) the tolerances follow from the
+// dtype: f32 agrees to a few units of its rounding over the depth of the model; in bf16 the fused
+// path may round differently, so it must be no further from the f32 logits than the reference
+// bf16 arithmetic is (bf16's unit roundoff 2^-8 bounds both).
+
+#include "data/token_batch.h"
+#include "eval/evaluation.h"
+#include "model/model.h"
+#include "test_helpers.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace layerlab;
+
+namespace {
+
+std::shared_ptr<Model> load(torch::ScalarType dtype, bool fused) {
+    LoadOptions o{test::testDevice(), dtype};
+    o.fusedKernels = fused;
+    return Model::load(test::demoDir(), o);
+}
+
+torch::Tensor logitsOf(const Model& m, const torch::Tensor& ids) {
+    torch::InferenceMode inference;
+    return m.forward(ids, LayerMask(m.numLayers())).to(torch::kCPU, torch::kFloat64);
+}
+
+double rms(const torch::Tensor& t) {
+    return std::sqrt(t.pow(2).mean().item<double>());
+}
+
+} // namespace
+
+TEST(FusedKernels, CpuKeepsTheReferenceArithmeticGpuAgreesWithinTheDtype) {
+    const auto windows = test::demoWindows(4, 96);
+    const auto ids = batchTensor(windows);
+    auto fused32 = load(torch::kFloat32, true);
+    auto plain32 = load(torch::kFloat32, false);
+    const auto reference = logitsOf(*plain32, ids);
+    const auto f32 = logitsOf(*fused32, ids);
+    if (test::testDevice().is_cpu()) {
+        EXPECT_TRUE(torch::equal(f32, reference));
+        EXPECT_FALSE(fused32->layer(0).qkv.defined()); // nothing fused on the CPU
+        return;
+    }
+    ASSERT_TRUE(fused32->layer(0).qkv.defined());
+    ASSERT_TRUE(fused32->layer(0).gateUp.defined());
+    // q, k, v are views of the fused matrix: the weights are held once.
+    EXPECT_EQ(fused32->layer(0).k.data_ptr<float>(),
+              fused32->layer(0).qkv.data_ptr<float>() + fused32->layer(0).q.numel());
+    EXPECT_EQ(fused32->weightBytes(), plain32->weightBytes());
+    // float32: unit roundoff 6e-8, a few hundred operations deep: 1e-5 of the logits' scale.
+    EXPECT_LE(test::maxDiff(f32, reference), 1e-5 * reference.abs().max().item<double>());
+
+    auto fused16 = load(torch::kBFloat16, true);
+    auto plain16 = load(torch::kBFloat16, false);
+    const auto fusedError = rms(logitsOf(*fused16, ids) - reference);
+    const auto plainError = rms(logitsOf(*plain16, ids) - reference);
+    const double u = std::ldexp(1.0, -8);
+    std::printf("bf16 logits against f32 (RMS): fused %.4g, reference arithmetic %.4g (logits RMS %.4g)\n",
+                fusedError, plainError, rms(reference));
+    EXPECT_LE(fusedError, 1.25 * plainError + u * rms(reference) / 16);
+    EXPECT_LE(fusedError, 4 * u * rms(reference));
+    // The loss a user reads: the same to bf16's rounding of a mean over many tokens.
+    const auto a = evaluateLoss(*fused16, windows, LayerMask(10), {4, {}}).loss;
+    const auto b = evaluateLoss(*plain16, windows, LayerMask(10), {4, {}}).loss;
+    EXPECT_NEAR(a, b, u * b);
+}
