@@ -7,16 +7,8 @@ build=${BUILD:-build-device}
 ckpt=${CKPT:-/tmp/llama7b}
 data=/tmp/random_32x2048.jsonl
 task=/tmp/next_verse_bench.jsonl
-[ -d "$ckpt" ] || python3 bench/bench_forward_transformers.py --make-checkpoint "$ckpt"
-# A tokenizer for the random model: the small Mistral-style BPE of the tests (ids < 32000).
-cp tests/data/tokenizers/mistral/tokenizer.json tests/data/tokenizers/mistral/tokenizer_config.json "$ckpt"/
-python3 -c "
-import json, random
-random.seed(0)
-with open('$data', 'w') as f:
-    for _ in range(32): f.write(json.dumps({'input_ids': [random.randrange(32000) for _ in range(2048)]}) + '\n')"
-head -n ${MC_ITEMS:-400} resources/demo/next_verse.jsonl > "$task"
-cat "$ckpt"/*.safetensors > /dev/null
+source bench/bench_setup.sh
+bench_setup "$ckpt" "$data" 32 "$task" ${MC_ITEMS:-400}
 cli="$build/app/layerlab-cli"
 for i in $(seq ${REPEAT:-2}); do
   $cli eval --model "$ckpt" --data "$data" --seq-len 0 --device cuda --dtype bf16 --batch-size 8 --quiet \

@@ -8,7 +8,7 @@
 #                      (multiple_choice_warm: bench_eval's second pass vs its second pass)
 #   cosine_importance  `importance --metrics cosine`, block/attn/ffn, vs hooks + output_hidden_states
 #   drop_one_blocks    `importance --metrics drop_loss`, blocks  vs the loss with each block left out
-#   decode_batch1/16   `eval --generate`, 128 new tokens        vs greedy generate (batch 16: transformers only)
+#   decode_batch1/16   `eval --generate` (--generate-batch 16), 128 new tokens vs greedy generate
 # Per part and engine: seconds (computation only, each engine's own timer), tokens/s or blocks/s,
 # the process's wall time, and its peak GPU memory (nvidia-smi every 50 ms, minus the idle value).
 # On a GPU machine, from the repository root, after tools/device_build.sh:
@@ -28,16 +28,8 @@ tokens=$((64 * 2048))
 work=/tmp/side_by_side  # each command's output, kept for a look afterwards
 cli="$build/app/layerlab-cli"
 
-[ -d "$ckpt" ] || python3 bench/bench_forward_transformers.py --make-checkpoint "$ckpt"
-# A tokenizer for the random model: the small Mistral-style BPE of the tests (ids < 32000).
-cp tests/data/tokenizers/mistral/tokenizer.json tests/data/tokenizers/mistral/tokenizer_config.json "$ckpt"/
-python3 -c "
-import json, random
-random.seed(0)
-with open('$data', 'w') as f:
-    for _ in range(64): f.write(json.dumps({'input_ids': [random.randrange(32000) for _ in range(2048)]}) + '\n')"
-head -n 400 resources/demo/next_verse.jsonl > "$task"
-cat "$ckpt"/*.safetensors > /dev/null
+source bench/bench_setup.sh
+bench_setup "$ckpt" "$data" 64 "$task" 400
 mkdir -p "$work"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT  # a sampler left by an interrupted run
 [ -n "${PARTS:-}" ] || : > "$out"
@@ -142,8 +134,12 @@ for part in $parts; do
             new_tokens=len(g['tokens']), stop_reason=g['stop_reason'], head=g['tokens'][:8])"
     measure tf_dec1 tf --part decode --prompt "$prompt" --batch 1 --max-new-tokens 128
     emit decode_batch1 transformers-sdpa "$work/tf_dec1.out" "j"
-    echo '{"part": "decode_batch16", "engine": "layerlab", "tokens_per_s": null, "note": "no batched decoding yet"}' |
-      tee -a "$out"
+    # 16 copies of the prompt in one batch; tokens_per_second counts every row's tokens.
+    measure ll_dec16 ll "$cli" eval --model "$ckpt" --generate "$prompt" --generate-batch 16 --max-new-tokens 128 \
+      --device cuda --dtype bf16 --quiet --json "$work/ll_dec16.json"
+    emit decode_batch16 layerlab "$work/ll_dec16.json" \
+      "dict(seconds=16 * len(g['tokens']) / g['tokens_per_second'], tokens_per_s=g['tokens_per_second'],
+            new_tokens=len(g['tokens']), stop_reason=g['stop_reason'], head=g['tokens'][:8])"
     measure tf_dec16 tf --part decode --prompt "$prompt" --batch 16 --max-new-tokens 128
     emit decode_batch16 transformers-sdpa "$work/tf_dec16.out" "j" ;;
   *) echo "unknown part '$part'" >&2; exit 2 ;;

@@ -121,6 +121,16 @@ string(JSON reason GET "${demo}" generation stop_reason)
 if(bpb LESS_EQUAL 0 OR wppl LESS_EQUAL 1 OR ntok GREATER 5 OR ntok LESS 1 OR reason STREQUAL "")
   message(FATAL_ERROR "demo eval: ${demo}")
 endif()
+# --generate-batch: three copies of the prompt in one batch; greedy, so row 0 is the sample above.
+run_cli(0 eval --generate "In the beginning" --max-new-tokens 5 --generate-batch 3 --quiet --json ${WORK}/batch_gen.json)
+file(READ ${WORK}/batch_gen.json batch_gen)
+string(JSON batch_n GET "${batch_gen}" generation batch)
+string(JSON batch_tokens GET "${batch_gen}" generation tokens)
+string(JSON single_tokens GET "${demo}" generation tokens)
+if(NOT batch_n EQUAL 3 OR NOT batch_tokens STREQUAL single_tokens)
+  message(FATAL_ERROR "eval --generate-batch 3: ${batch_gen}\nalone: ${single_tokens}")
+endif()
+run_cli(2 eval --generate "x" --generate-batch 0 --quiet)
 # Its cost: nothing removed; the demo's KV cache is 2 (K, V) x 2 KV heads x head_dim 32 x 10 layers
 # elements per token, at the compute dtype's size.
 string(JSON dtype GET "${demo}" dtype)

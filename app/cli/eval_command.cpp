@@ -26,7 +26,7 @@ int runEval(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
     names.insert(dataOptionNames().begin(), dataOptionNames().end());
     names.insert({"remove", "batch-size", "save-logits", "json", "tasks", "max-items", "generate",
-                  "max-new-tokens", "temperature", "top-p", "log-samples"});
+                  "max-new-tokens", "temperature", "top-p", "log-samples", "generate-batch"});
     auto flags = dataFlagNames();
     flags.insert("quiet");
     Arguments args(argv, names, flags);
@@ -122,7 +122,19 @@ int runEval(const std::vector<std::string>& argv) {
         g.seed = static_cast<uint64_t>(args.getInt("seed", 0));
         g.stopTokens = endOfSequenceTokens(*model, tokenizer);
         const auto promptIds = tokenizer.encode(*prompt, true);
-        const auto r = generate(*model, promptIds, mask, g, progress);
+        // --generate-batch N: the prompt N times in one batch, for throughput; row 0 is shown.
+        const int64_t copies = args.getInt("generate-batch", 1);
+        if (copies < 1) throw UsageError("--generate-batch must be at least 1");
+        GenerationResult r;
+        if (copies == 1) {
+            r = generate(*model, promptIds, mask, g, progress);
+        } else {
+            const auto batch = generateBatch(*model, std::vector<std::vector<int64_t>>(copies, promptIds),
+                                             mask, g, progress);
+            r.tokens = batch.tokens.front();
+            r.stopReason = batch.stopReasons.front();
+            r.tokensPerSecond = batch.tokensPerSecond;
+        }
         bar.finishLine();
         generation = {{"prompt", *prompt},
                       {"text", tokenizer.decode(r.tokens, true)},
@@ -131,6 +143,7 @@ int runEval(const std::vector<std::string>& argv) {
                       {"temperature", g.temperature},
                       {"top_p", g.topP},
                       {"seed", g.seed},
+                      {"batch", copies},
                       {"tokens_per_second", r.tokensPerSecond}};
     }
 

@@ -39,12 +39,24 @@ int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options,
     return id[keep - 1];
 }
 
-GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
-                          const GenerationOptions& options, const Progress& progress) try {
-    if (prompt.empty()) throw Error("the prompt has no tokens (give a prompt, or a BOS token)");
+namespace {
+
+void checkOptions(const GenerationOptions& options) {
     if (options.maxNewTokens < 0) throw Error("the number of new tokens cannot be negative");
     if (options.temperature < 0) throw Error("the temperature cannot be negative");
     if (!(options.topP > 0 && options.topP <= 1)) throw Error("top-p must be in (0, 1]");
+}
+
+bool isStop(const GenerationOptions& options, int64_t token) {
+    return std::find(options.stopTokens.begin(), options.stopTokens.end(), token) != options.stopTokens.end();
+}
+
+} // namespace
+
+GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
+                          const GenerationOptions& options, const Progress& progress) try {
+    if (prompt.empty()) throw Error("the prompt has no tokens (give a prompt, or a BOS token)");
+    checkOptions(options);
     torch::InferenceMode inference;
     const auto start = std::chrono::steady_clock::now();
     std::mt19937_64 random(options.seed);
@@ -71,8 +83,7 @@ GenerationResult generate(const Model& model, std::span<const int64_t> prompt, c
         r.tokens.push_back(next);
         sequence.push_back(next);
         progress.report("generating", step + 1, options.maxNewTokens, "tokens");
-        if (std::find(options.stopTokens.begin(), options.stopTokens.end(), next) !=
-            options.stopTokens.end()) {
+        if (isStop(options, next)) {
             r.stopReason = "stop_token";
             break;
         }
@@ -81,6 +92,75 @@ GenerationResult generate(const Model& model, std::span<const int64_t> prompt, c
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.tokensPerSecond = r.seconds > 0 ? static_cast<double>(r.tokens.size()) / r.seconds : 0;
     r.cacheBytes = cache ? cache->bytes() : 0;
+    return r;
+} catch (const std::exception& e) {
+    rethrowIfOutOfMemory(e, "generating text");
+    throw;
+}
+
+BatchGenerationResult generateBatch(const Model& model, const std::vector<std::vector<int64_t>>& prompts,
+                                    const LayerMask& mask, const GenerationOptions& options,
+                                    const Progress& progress) try {
+    if (prompts.empty()) throw Error("no prompts to generate from");
+    for (const auto& p : prompts)
+        if (p.empty()) throw Error("a prompt has no tokens (give a prompt, or a BOS token)");
+    checkOptions(options);
+    torch::InferenceMode inference;
+    const auto start = std::chrono::steady_clock::now();
+    const auto B = static_cast<int64_t>(prompts.size());
+    int64_t longest = 0;
+    for (const auto& p : prompts)
+        longest = std::max<int64_t>(longest, static_cast<int64_t>(p.size()));
+    // Left padding: every row's last prompt token is at the same position, so one step feeds all.
+    auto ids = torch::zeros({B, longest}, torch::kInt64);
+    auto real = torch::zeros({B, longest}, torch::kBool);
+    for (int64_t b = 0; b < B; ++b) {
+        const auto& p = prompts[static_cast<size_t>(b)];
+        const int64_t pad = longest - static_cast<int64_t>(p.size());
+        std::copy(p.begin(), p.end(), ids[b].data_ptr<int64_t>() + pad);
+        real[b].narrow(0, pad, static_cast<int64_t>(p.size())).fill_(true);
+    }
+    BatchGenerationResult r;
+    r.tokens.resize(prompts.size());
+    r.stopReasons.assign(prompts.size(), "max_new_tokens");
+    std::vector<std::mt19937_64> random(prompts.size(), std::mt19937_64(options.seed));
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::vector<bool> done(prompts.size(), false);
+    KvCache cache(model.numLayers(), longest + std::max<int64_t>(options.maxNewTokens, 1));
+    auto feed = ids, feedMask = real;
+    int64_t produced = 0;
+    for (int64_t step = 0; step < options.maxNewTokens; ++step) {
+        progress.checkCancelled();
+        auto logits = model.forwardCached(feed.to(model.device()), mask, cache, feedMask);
+        auto last = logits.select(1, logits.size(1) - 1); // [B, V]
+        // Greedy rows are picked on the device: one small copy per step, not B rows of logits.
+        const auto argmax = options.temperature > 0 ? torch::Tensor() : last.argmax(-1).to(torch::kCPU);
+        auto next = torch::zeros({B, 1}, torch::kInt64);
+        auto nextMask = torch::zeros({B, 1}, torch::kBool);
+        bool any = false;
+        for (int64_t b = 0; b < B; ++b) {
+            const auto i = static_cast<size_t>(b);
+            if (done[i]) continue;
+            const int64_t token = argmax.defined() ? argmax[b].item<int64_t>()
+                                                   : pickToken(last[b], options, uniform(random[i]));
+            r.tokens[i].push_back(token);
+            ++produced;
+            if (isStop(options, token)) {
+                done[i] = true;
+                r.stopReasons[i] = "stop_token";
+                continue;
+            }
+            next[b][0] = token;
+            nextMask[b][0] = true;
+            any = true;
+        }
+        progress.report("generating", step + 1, options.maxNewTokens, "tokens");
+        if (!any) break;
+        feed = next;
+        feedMask = nextMask;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.tokensPerSecond = r.seconds > 0 ? static_cast<double>(produced) / r.seconds : 0;
     return r;
 } catch (const std::exception& e) {
     rethrowIfOutOfMemory(e, "generating text");

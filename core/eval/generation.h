@@ -40,6 +40,21 @@ std::vector<int64_t> endOfSequenceTokens(const Model& model, const Tokenizer& to
 GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
                           const GenerationOptions& options, const Progress& progress = {});
 
+struct BatchGenerationResult {
+    std::vector<std::vector<int64_t>> tokens; // per prompt: its new tokens (a stop token included)
+    std::vector<std::string> stopReasons;     // per prompt
+    double seconds = 0;
+    double tokensPerSecond = 0; // all prompts' new tokens per second, prompt processing included
+};
+
+// Several prompts in one batch (left-padded, with an attention mask, one KV cache): each row gets
+// what generate() gives that prompt alone with the same options (row i samples with its own
+// generator seeded with options.seed). A row that has stopped feeds padding until all have.
+// Throws Error for an empty prompt or bad options, Cancelled when asked to stop (per step).
+BatchGenerationResult generateBatch(const Model& model, const std::vector<std::vector<int64_t>>& prompts,
+                                    const LayerMask& mask, const GenerationOptions& options,
+                                    const Progress& progress = {});
+
 // Picks the next token from one row of logits [V] by the options' rule. u in [0, 1) is the
 // uniform draw that sampling uses (ignored when greedy). Exposed for tests.
 int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options, double u);
