@@ -382,10 +382,45 @@ torch::Tensor Model::forwardCached(const torch::Tensor& inputIds, const LayerMas
     return logits(h);
 }
 
+namespace {
+
+// The same sums a chunk of positions at a time, within each row of the batch; the sums stay on
+// the device until the end, so the chunks queue without waiting for each other.
+LossSum chunkedNextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,
+                             const torch::Tensor& targetMask, int64_t chunkRows) {
+    const int64_t B = logits.size(0), T = logits.size(1);
+    namespace F = torch::nn::functional;
+    const auto options = F::CrossEntropyFuncOptions().reduction(torch::kNone);
+    auto ids = inputIds.to(logits.device(), torch::kInt64);
+    auto keep = targetMask.defined() ? targetMask.to(logits.device(), torch::kBool) : torch::Tensor();
+    auto sum = torch::zeros({}, logits.options().dtype(torch::kFloat64));
+    auto count = torch::zeros({}, logits.options().dtype(torch::kInt64));
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < T - 1; t += chunkRows) {
+            const int64_t n = std::min(chunkRows, T - 1 - t);
+            auto each = F::cross_entropy(logits[b].narrow(0, t, n).to(torch::kFloat32),
+                                         ids[b].narrow(0, t + 1, n), options);
+            if (keep.defined()) {
+                const auto k = keep[b].narrow(0, t + 1, n);
+                // masked_fill, not masked_select: no synchronisation to learn the selection's size.
+                sum += each.masked_fill(k.logical_not(), 0).sum().to(torch::kFloat64);
+                count += k.sum();
+            } else {
+                sum += each.sum().to(torch::kFloat64);
+                count += n;
+            }
+        }
+    return {sum.item<double>(), count.item<int64_t>()};
+}
+
+} // namespace
+
 LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,
-                      const torch::Tensor& targetMask) {
+                      const torch::Tensor& targetMask, int64_t chunkRows) {
     const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
     if (T < 2) return {};
+    if (chunkRows == 0 && logits.is_cuda()) chunkRows = 4096;
+    if (chunkRows > 0) return chunkedNextTokenLoss(logits, inputIds, targetMask, chunkRows);
     auto pred = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V}).to(torch::kFloat32);
     auto target = inputIds.narrow(1, 1, T - 1).reshape({B * (T - 1)}).to(logits.device(), torch::kInt64);
     namespace F = torch::nn::functional;

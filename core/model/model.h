@@ -203,8 +203,11 @@ struct LossSum {
     }
 };
 // targetMask [B, T] bool (optional): true where the token at that position is scored; position 0
-// never is. Context-only tokens of strided windows are left out this way.
+// never is. Context-only tokens of strided windows are left out this way. chunkRows: positions
+// converted to float32 at a time (0: on a GPU 4096, so that the float32 copy and log-softmax of
+// [B, T, V] logits are never whole, at most a row of the batch; on the CPU all at once, the
+// reference summation).
 LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,
-                      const torch::Tensor& targetMask = {});
+                      const torch::Tensor& targetMask = {}, int64_t chunkRows = 0);
 
 } // namespace layerlab

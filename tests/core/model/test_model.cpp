@@ -191,3 +191,21 @@ TEST(NextTokenLoss, HandComputed) {
     const double first = -10.0 + std::log(std::exp(10.0) + 3.0);
     EXPECT_NEAR(l.mean(), (first + std::log(4.0)) / 2, 1e-6);
 }
+
+// A chunk of positions at a time (what a GPU does, so the float32 logits are never whole): the
+// same sum and count as all at once, with and without a target mask.
+TEST(NextTokenLoss, ChunkedEqualsWhole) {
+    torch::manual_seed(1);
+    const auto logits = torch::randn({3, 11, 7});
+    const auto ids = torch::randint(0, 7, {3, 11}, torch::kInt64);
+    auto mask = torch::rand({3, 11}).gt(0.3);
+    for (const auto& targets : {torch::Tensor(), mask}) {
+        const auto whole = nextTokenLoss(logits, ids, targets);
+        for (int64_t rows : {1, 4, 10, 64}) {
+            const auto chunked = nextTokenLoss(logits, ids, targets, rows);
+            EXPECT_EQ(chunked.tokens, whole.tokens) << rows;
+            EXPECT_NEAR(chunked.sum, whole.sum, 1e-5 * std::abs(whole.sum)) << rows;
+        }
+    }
+    EXPECT_EQ(nextTokenLoss(logits, ids).tokens, 30);
+}
