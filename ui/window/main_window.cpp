@@ -249,9 +249,8 @@ void MainWindow::buildControllers() {
         }
     });
 
-    session_ =
-        new SessionController(*jobs_, *workspace_, *models_, recoveryPanel_, curvePage_->model(),
-                              generationPage_, this);
+    session_ = new SessionController(*jobs_, *workspace_, *models_, recoveryPanel_, curvePage_->model(),
+                                     generationPage_, this);
     report_ = new ReportController(
         *jobs_, [this] { return session_->current(); }, this);
     connect(report_, &ReportController::errorReported, this, &MainWindow::reportError);
