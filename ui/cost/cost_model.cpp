@@ -20,15 +20,14 @@ QString grouped(double v) {
     return QLocale().toString(static_cast<qlonglong>(std::llround(v)));
 }
 
-// Bytes as KiB/MiB with one decimal when large.
-QString bytes(double v) {
+} // namespace
+
+QString byteQuantity(double v) {
     const double a = std::abs(v);
     if (a >= 1024.0 * 1024.0) return QString::number(v / (1024.0 * 1024.0), 'f', 1) + QObject::tr(" MiB");
     if (a >= 1024.0) return QString::number(v / 1024.0, 'f', 1) + QObject::tr(" KiB");
     return QString::number(v, 'f', 0) + QObject::tr(" B");
 }
-
-} // namespace
 
 QString scaledQuantity(double v) {
     const double a = std::abs(v);
@@ -158,7 +157,7 @@ QString CostModel::format(int row, double v) const {
     case ParametersRow:
         return grouped(v);
     case KvCacheRow:
-        return bytes(v);
+        return byteQuantity(v);
     case FlopsRow:
         return scaledQuantity(v);
     case LossRow:

@@ -22,6 +22,8 @@ PruningCost removalCost(const ModelSummary& summary, const LayerMask& mask);
 
 // 6.74 G, 131.1 k, 12: FLOPs and other large counts.
 QString scaledQuantity(double v);
+// Bytes as KiB / MiB with one decimal when large: 3.0 KiB, 512 B.
+QString byteQuantity(double v);
 
 class Workspace;
 

@@ -214,12 +214,6 @@ const ReportEvaluation* evaluationOf(const ReportContent& c, const std::string& 
     return found;
 }
 
-QString bytesText(double v) {
-    if (v >= 1024.0 * 1024.0) return QString::number(v / (1024.0 * 1024.0), 'f', 1) + QObject::tr(" MiB");
-    if (v >= 1024.0) return QString::number(v / 1024.0, 'f', 1) + QObject::tr(" KiB");
-    return QString::number(v, 'f', 0) + QObject::tr(" B");
-}
-
 QString signedText(const QString& magnitude, double v) {
     return (v > 0 ? QStringLiteral("+") : v < 0 ? QStringLiteral("-") : QString()) + magnitude;
 }
@@ -240,9 +234,9 @@ void costSection(const ReportContent& c, std::vector<ReportSection>& out) {
              signedText(QLocale::c().toString(r.parametersRemoved, 'f', 0), -r.parametersRemoved) +
                  QStringLiteral(" (%1 %)").arg(
                      num(r.parametersTotal > 0 ? -100 * r.parametersRemoved / r.parametersTotal : 0, 3))});
-        rows.push_back({QObject::tr("KV cache per token"), bytesText(r.kvBytesPerToken),
-                        bytesText(r.kvBytesPerToken - r.kvBytesPerTokenSaved),
-                        signedText(bytesText(r.kvBytesPerTokenSaved), -r.kvBytesPerTokenSaved)});
+        rows.push_back({QObject::tr("KV cache per token"), byteQuantity(r.kvBytesPerToken),
+                        byteQuantity(r.kvBytesPerToken - r.kvBytesPerTokenSaved),
+                        signedText(byteQuantity(r.kvBytesPerTokenSaved), -r.kvBytesPerTokenSaved)});
         rows.push_back({QObject::tr("FLOPs per token"), scaledQuantity(r.flopsPerToken),
                         scaledQuantity(r.flopsPerToken - r.flopsPerTokenSaved),
                         signedText(scaledQuantity(r.flopsPerTokenSaved), -r.flopsPerTokenSaved)});
