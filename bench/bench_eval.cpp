@@ -5,8 +5,13 @@
 // (bench/run_eval_bench.sh compares with transformers on the same data).
 //
 // usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl
-//        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16]
+//        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16] [--kernels fused|reference]
+//        [--mc-pad N] [--prewarm-gib G] [--prewarm-forward 0|1] [--parts perplexity,multiple_choice]
+// --prewarm-gib G: before the first pass, take G GiB from the GPU allocator and give it back (it
+// stays reserved); --prewarm-forward 1: one forward pass of 64 tokens first. Each pass also
+// prints the seconds at which each batch ended (batch_s), to see where a first pass loses time.
 
+#include "common/gpu_allocator.h"
 #include "data/dataset.h"
 #include "data/multiple_choice_task.h"
 #include "eval/evaluation.h"
@@ -16,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <iostream>
 #include <map>
 
@@ -27,40 +33,76 @@ int main(int argc, char** argv) {
                      "[--mc-batch B] [--kernels fused|reference] [--mc-pad N]\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {{"device", "cuda"}, {"dtype", "bf16"},    {"batch", "8"},
-                                              {"mc-batch", "16"}, {"kernels", "fused"}, {"mc-pad", "0"}};
+    std::map<std::string, std::string> opt = {
+        {"device", "cuda"},   {"dtype", "bf16"},        {"batch", "8"},
+        {"mc-batch", "16"},   {"kernels", "fused"},     {"mc-pad", "0"},
+        {"prewarm-gib", "0"}, {"prewarm-forward", "0"}, {"parts", "perplexity,multiple_choice"}};
     for (int i = 4; i + 1 < argc; i += 2)
         opt[std::string(argv[i]).substr(2)] = argv[i + 1];
+    useExpandableGpuSegments(); // as the CLI and the workbench do
     try {
         LoadOptions load{parseDevice(opt["device"]), parseDtype(opt["dtype"])};
         load.fusedKernels = opt["kernels"] != "reference";
+        const auto loadStart = std::chrono::steady_clock::now();
         auto model = Model::load(argv[1], load);
+        std::cout << nlohmann::json{{"part", "load"},
+                                    {"seconds", std::chrono::duration<double>(
+                                                    std::chrono::steady_clock::now() - loadStart)
+                                                    .count()}}
+                  << std::endl;
         const auto tokenizer = Tokenizer::load(argv[1]);
         TokenDataOptions dataOptions;
         dataOptions.windows.seqLen = 0;
         const auto data = loadTokenData(argv[2], tokenizer, dataOptions);
         const auto task = loadMultipleChoiceTask(argv[3]);
         const LayerMask mask(model->numLayers());
-        for (int pass = 1; pass <= 2; ++pass) {
-            const auto r = evaluateLoss(*model, data.windows, mask, {std::stoll(opt["batch"]), {}});
+        if (const double gib = std::stod(opt["prewarm-gib"]); gib > 0)
+            torch::empty({static_cast<int64_t>(gib * (1LL << 30))},
+                         torch::TensorOptions().dtype(torch::kUInt8).device(model->device()));
+        if (opt["prewarm-forward"] == "1") {
+            torch::InferenceMode inference;
+            model->forward(torch::zeros({1, 64}, torch::kInt64), mask).cpu();
+        }
+        // Seconds since the pass began at each progress report (one per batch).
+        std::vector<double> marks;
+        auto start = std::chrono::steady_clock::now();
+        const Progress timing(
+            [&](const ProgressInfo&) {
+                marks.push_back(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            },
+            {});
+        const auto begin = [&] {
+            marks.clear();
+            start = std::chrono::steady_clock::now();
+        };
+        const bool perplexity = opt["parts"].find("perplexity") != std::string::npos;
+        const bool choice = opt["parts"].find("multiple_choice") != std::string::npos;
+        for (int pass = 1; perplexity && pass <= 2; ++pass) {
+            begin();
+            const auto r = evaluateLoss(*model, data.windows, mask, {std::stoll(opt["batch"]), {}}, timing);
             std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
                                         {"part", "perplexity"},
                                         {"pass", pass},
                                         {"loss", r.loss},
                                         {"seconds", r.seconds},
-                                        {"tokens_per_s", r.tokensPerSecond}}
+                                        {"tokens_per_s", r.tokensPerSecond},
+                                        {"batch_s", marks}}
                       << std::endl;
         }
-        for (int pass = 1; pass <= 2; ++pass) {
-            const auto r = evaluateMultipleChoice(*model, tokenizer, task, mask,
-                                                  {std::stoll(opt["mc-batch"]), std::stoll(opt["mc-pad"])});
+        for (int pass = 1; choice && pass <= 2; ++pass) {
+            begin();
+            const auto r =
+                evaluateMultipleChoice(*model, tokenizer, task, mask,
+                                       {std::stoll(opt["mc-batch"]), std::stoll(opt["mc-pad"])}, timing);
             std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
                                         {"part", "multiple_choice"},
                                         {"pass", pass},
                                         {"acc", r.acc},
                                         {"tokens", r.tokens},
                                         {"seconds", r.seconds},
-                                        {"tokens_per_s", r.tokensPerSecond}}
+                                        {"tokens_per_s", r.tokensPerSecond},
+                                        {"batch_s", marks}}
                       << std::endl;
         }
     } catch (const std::exception& e) {

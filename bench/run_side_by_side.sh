@@ -8,7 +8,9 @@
 #                      (multiple_choice_warm: bench_eval's second pass vs its second pass)
 #   cosine_importance  `importance --metrics cosine`, block/attn/ffn, vs hooks + output_hidden_states
 #   drop_one_blocks    `importance --metrics drop_loss`, blocks  vs the loss with each block left out
-#   decode_batch1/16   `eval --generate` (--generate-batch 16), 128 new tokens vs greedy generate
+#   decode_batch1/16   `eval --generate` (--generate-batch 16), 128 new tokens, cold   vs greedy generate, cold
+#   decode_warm_batch1/16  bench_generate's third pass (CUDA graphs; the dynamic steps' too)
+#                      vs generate's second call in one process
 # Per part and engine: seconds (computation only, each engine's own timer), tokens/s or blocks/s,
 # the process's wall time, and its peak GPU memory (nvidia-smi every 50 ms, minus the idle value).
 # On a GPU machine, from the repository root, after tools/device_build.sh:
@@ -127,21 +129,25 @@ for part in $parts; do
     emit drop_one_blocks transformers-sdpa "$work/tf_drop.out" \
       "dict(j, scores_max_abs_diff=diff(j['scores'], ref['scores']['drop_loss']))" "$work/ll_drop.json" ;;
   decode)
-    measure ll_dec ll "$cli" eval --model "$ckpt" --generate "$prompt" --max-new-tokens 128 --device cuda \
-      --dtype bf16 --quiet --json "$work/ll_dec.json"
-    emit decode_batch1 layerlab "$work/ll_dec.json" \
-      "dict(seconds=len(g['tokens']) / g['tokens_per_second'], tokens_per_s=g['tokens_per_second'],
-            new_tokens=len(g['tokens']), stop_reason=g['stop_reason'], head=g['tokens'][:8])"
-    measure tf_dec1 tf --part decode --prompt "$prompt" --batch 1 --max-new-tokens 128
-    emit decode_batch1 transformers-sdpa "$work/tf_dec1.out" "j"
-    # 16 copies of the prompt in one batch; tokens_per_second counts every row's tokens.
-    measure ll_dec16 ll "$cli" eval --model "$ckpt" --generate "$prompt" --generate-batch 16 --max-new-tokens 128 \
-      --device cuda --dtype bf16 --quiet --json "$work/ll_dec16.json"
-    emit decode_batch16 layerlab "$work/ll_dec16.json" \
-      "dict(seconds=16 * len(g['tokens']) / g['tokens_per_second'], tokens_per_s=g['tokens_per_second'],
-            new_tokens=len(g['tokens']), stop_reason=g['stop_reason'], head=g['tokens'][:8])"
-    measure tf_dec16 tf --part decode --prompt "$prompt" --batch 16 --max-new-tokens 128
-    emit decode_batch16 transformers-sdpa "$work/tf_dec16.out" "j" ;;
+    # As a user runs it: one CLI call, cold; then bench_generate's warm passes in one process.
+    for b in 1 16; do
+      measure ll_dec$b ll "$cli" eval --model "$ckpt" --generate "$prompt" --generate-batch $b --max-new-tokens 128 \
+        --device cuda --dtype bf16 --quiet --json "$work/ll_dec$b.json"
+      emit decode_batch$b layerlab "$work/ll_dec$b.json" \
+        "dict(seconds=g['elapsed_s'], tokens_per_s=g['tokens_per_second'], first_token_s=g['first_token_s'],
+              new_tokens=len(g['tokens']), steps=g['decode_steps'], head=g['tokens'][:8])"
+      measure ll_gen$b ll "$build/bench/bench_generate" "$ckpt" "$prompt" --batch $b --new-tokens 128 \
+        --steps auto,dynamic --passes 3
+      emit decode_warm_batch$b layerlab "$work/ll_gen$b.out" \
+        "dict(seconds=rows[2]['seconds'], tokens_per_s=rows[2]['tokens_per_s'], first_token_s=rows[2]['first_token_s'],
+              decode_tokens_per_s=rows[2]['decode_tokens_per_s'], steps=rows[2]['steps'], head=rows[2]['head'],
+              dynamic_tokens_per_s=rows[5]['tokens_per_s'], dynamic_decode_tokens_per_s=rows[5]['decode_tokens_per_s'])"
+      measure tf_dec$b tf --part decode --prompt "$prompt" --batch $b --max-new-tokens 128
+      emit decode_batch$b transformers-sdpa "$work/tf_dec$b.out" "j"
+      emit decode_warm_batch$b transformers-sdpa "$work/tf_dec$b.out" \
+        "dict(seconds=j['warm_s'], tokens_per_s=j['warm_tokens_per_s'], first_token_s=j['first_token_s'],
+              decode_tokens_per_s=j['decode_tokens_per_s'], head=j['head'])"
+    done ;;
   *) echo "unknown part '$part'" >&2; exit 2 ;;
   esac
 done

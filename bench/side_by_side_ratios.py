@@ -16,7 +16,7 @@ for line in open(sys.argv[1]):
         r = json.loads(line)
         parts.setdefault(r["part"], {})[r["engine"].split("-")[0]] = r
 order = ["eval_single_pass", "eval_warm_pass", "multiple_choice", "multiple_choice_warm", "cosine_importance",
-         "drop_one_blocks", "decode_batch1", "decode_batch16"]
+         "drop_one_blocks", "decode_batch1", "decode_warm_batch1", "decode_batch16", "decode_warm_batch16"]
 parts = dict(sorted(parts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
@@ -55,6 +55,11 @@ for part, e in parts.items():
               if (ll and k in ll) or (tf and k in tf)]
     if tf and "scores_max_abs_diff" in tf:
         checks.append(f"scores max abs diff {tf['scores_max_abs_diff']:.3g}")
+    for k in ("first_token_s", "decode_tokens_per_s", "dynamic_decode_tokens_per_s"):
+        if (ll and k in ll) or (tf and k in tf):
+            checks.append(f"{k} {number(ll, k, '.4g')} / {number(tf, k, '.4g')}")
+    if ll and "steps" in ll:
+        checks.append(f"steps {ll['steps']}")
     if ll and tf and "head" in ll and "head" in tf:
         checks.append("first tokens " + ("equal" if ll["head"] == tf["head"] else "differ"))
     print(f"| {part} | {number(ll, 'wall_s', '.1f')} | {number(tf, 'wall_s', '.1f')} | {'; '.join(checks)} |")

@@ -15,7 +15,9 @@ loading), tokens_per_s (blocks_per_s for drop_one_blocks), torch.cuda.max_memory
                      1 - cos of the residual stream before and after it (hooks), mean over positions
   drop_one_blocks    the full model's loss, then the loss with each block left out (33 passes)
   decode             --prompt P, greedy generate of exactly --max-new-tokens (128) new tokens for
-                     --batch (1) copies of the prompt; new tokens per second, prompt included
+                     --batch (1) copies of the prompt, cold (seconds, tokens_per_s: new tokens per
+                     second, prompt included) and warm (warm_s, warm_tokens_per_s; decode_tokens_per_s
+                     after the first token)
 Scoring parts run with use_cache=False (no KV cache is kept for one forward pass).
 """
 import argparse
@@ -103,15 +105,24 @@ def drop_one_blocks(model, ids, batch):
 
 
 def decode(model, path, prompt, batch, new_tokens):
+    """Greedy generate, cold then warm; first_token_s: a warm generate of one new token (the prompt's
+    pass), so that decode_tokens_per_s counts the steps after it, as bench_generate does."""
     tok = tokenizers.Tokenizer.from_file(f"{path}/tokenizer.json")
     tok.enable_padding(direction="left", pad_id=0)  # copies of one prompt: nothing to pad in fact
     enc = tok.encode_batch([prompt] * batch)
     ids = torch.tensor([e.ids for e in enc]).cuda()
     mask = torch.tensor([e.attention_mask for e in enc]).cuda()
-    out, s = timed(lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=False, max_new_tokens=new_tokens,
-                                          min_new_tokens=new_tokens, pad_token_id=0))
+
+    def run(n):
+        return timed(lambda: model.generate(input_ids=ids, attention_mask=mask, do_sample=False, max_new_tokens=n,
+                                            min_new_tokens=n, pad_token_id=0))
+    out, cold = run(new_tokens)
+    _, warm = run(new_tokens)
+    _, first = run(1)
     n = out.shape[1] - ids.shape[1]
-    return {"prompt_tokens": ids.shape[1], "new_tokens": n, "seconds": s, "tokens_per_s": batch * n / s,
+    return {"prompt_tokens": ids.shape[1], "new_tokens": n, "seconds": cold, "tokens_per_s": batch * n / cold,
+            "warm_s": warm, "warm_tokens_per_s": batch * n / warm, "first_token_s": first,
+            "decode_tokens_per_s": batch * (n - 1) / (warm - first),
             "head": out[0, ids.shape[1]:ids.shape[1] + 8].tolist()}
 
 

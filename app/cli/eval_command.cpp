@@ -26,7 +26,7 @@ int runEval(const std::vector<std::string>& argv) {
     auto names = modelOptionNames();
     names.insert(dataOptionNames().begin(), dataOptionNames().end());
     names.insert({"remove", "batch-size", "save-logits", "json", "tasks", "max-items", "generate",
-                  "max-new-tokens", "temperature", "top-p", "log-samples", "generate-batch"});
+                  "max-new-tokens", "temperature", "top-p", "log-samples", "generate-batch", "cuda-graphs"});
     auto flags = dataFlagNames();
     flags.insert("quiet");
     Arguments args(argv, names, flags);
@@ -121,6 +121,10 @@ int runEval(const std::vector<std::string>& argv) {
         g.topP = args.getDouble("top-p", 1.0);
         g.seed = static_cast<uint64_t>(args.getInt("seed", 0));
         g.stopTokens = endOfSequenceTokens(*model, tokenizer);
+        const auto graphs = args.get("cuda-graphs", "on");
+        if (graphs != "on" && graphs != "off")
+            throw UsageError("--cuda-graphs: '" + graphs + "' is neither on nor off");
+        if (graphs == "off") g.decodeSteps = DecodeSteps::Dynamic;
         const auto promptIds = tokenizer.encode(*prompt, true);
         // --generate-batch N: the prompt N times in one batch, for throughput; row 0 is shown.
         const int64_t copies = args.getInt("generate-batch", 1);
@@ -134,6 +138,10 @@ int runEval(const std::vector<std::string>& argv) {
             r.tokens = batch.tokens.front();
             r.stopReason = batch.stopReasons.front();
             r.tokensPerSecond = batch.tokensPerSecond;
+            r.firstTokenSeconds = batch.firstTokenSeconds;
+            r.seconds = batch.seconds;
+            r.decodeSteps = batch.decodeSteps;
+            r.graphError = batch.graphError;
         }
         bar.finishLine();
         generation = {{"prompt", *prompt},
@@ -144,7 +152,11 @@ int runEval(const std::vector<std::string>& argv) {
                       {"top_p", g.topP},
                       {"seed", g.seed},
                       {"batch", copies},
-                      {"tokens_per_second", r.tokensPerSecond}};
+                      {"tokens_per_second", r.tokensPerSecond},
+                      {"elapsed_s", r.seconds},
+                      {"first_token_s", r.firstTokenSeconds},
+                      {"decode_steps", r.decodeSteps}};
+        if (!r.graphError.empty()) generation["cuda_graph_error"] = r.graphError;
     }
 
     nlohmann::ordered_json j;

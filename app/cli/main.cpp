@@ -25,7 +25,7 @@ commands:
             (and, with --data, how many sequences and tokens the data gives)
   eval      [--model DIR] [--data FILE] [--tasks T1.jsonl,T2.jsonl] [--max-items N]
             [--generate PROMPT [--max-new-tokens N] [--temperature T] [--top-p P]
-             [--generate-batch N]]
+             [--generate-batch N] [--cuda-graphs on|off]]
             [--remove SPEC] [--batch-size B] [--save-logits OUT.safetensors] [--json OUT.json]
             [--log-samples OUT.jsonl]
             loss, perplexity, word perplexity and bits per byte, multiple-choice accuracy

@@ -10,4 +10,9 @@ namespace layerlab {
 // user's choice stands). A no-op for CPU builds in effect: nothing reads it.
 void useExpandableGpuSegments();
 
+// Gives the GPU memory LibTorch's allocator holds but no tensor uses back to the driver, which
+// needs some for new streams and library handles (a CUDA graph's recording stream, say) and cannot
+// take it from the cache. A no-op without CUDA.
+void releaseCachedGpuMemory();
+
 } // namespace layerlab

@@ -15,6 +15,13 @@ namespace layerlab {
 
 class Tokenizer;
 
+// How the steps after the prompt run (the prompt itself always goes through in one pass).
+enum class DecodeSteps {
+    Auto,       // CudaGraph on a model on one GPU where this build has CUDA graphs, else Dynamic
+    Dynamic,    // each step shaped by the tokens so far (Model::forwardCached): the reference
+    FixedShape, // fixed-shape steps run one by one, never recorded (any device: tests, comparisons)
+};
+
 struct GenerationOptions {
     int64_t maxNewTokens = 64;
     double temperature = 0; // 0: greedy (argmax); otherwise softmax(logits / temperature)
@@ -22,14 +29,19 @@ struct GenerationOptions {
     uint64_t seed = 0;      // the same seed, prompt and model give the same sample on any device
     std::vector<int64_t> stopTokens; // end of sequence: generation stops after producing one
     bool useCache = true;            // false: recompute the whole sequence at every step (reference)
+    DecodeSteps decodeSteps = DecodeSteps::Auto; // with the cache
 };
 
 struct GenerationResult {
     std::vector<int64_t> tokens; // the new tokens only (a stop token included)
     std::string stopReason;      // "stop_token" or "max_new_tokens"
     double seconds = 0;
-    double tokensPerSecond = 0; // new tokens per second, prompt processing included
-    uint64_t cacheBytes = 0;    // KV cache allocated
+    double tokensPerSecond = 0;   // new tokens per second, prompt processing included
+    double firstTokenSeconds = 0; // until the first new token (the prompt's pass)
+    uint64_t cacheBytes = 0;      // KV cache allocated
+    // What ran the steps after the prompt: "cuda_graph", "fixed_shape", "dynamic" or "no_cache".
+    std::string decodeSteps;
+    std::string graphError; // why a CUDA graph could not be recorded (the steps then ran without)
 };
 
 // The tokens that end a generated sequence (GenerationOptions::stopTokens): config.json's
@@ -45,6 +57,10 @@ struct BatchGenerationResult {
     std::vector<std::string> stopReasons;     // per prompt
     double seconds = 0;
     double tokensPerSecond = 0; // all prompts' new tokens per second, prompt processing included
+    double firstTokenSeconds = 0;
+    uint64_t cacheBytes = 0;
+    std::string decodeSteps;
+    std::string graphError;
 };
 
 // Several prompts in one batch (left-padded, with an attention mask, one KV cache): each row gets

@@ -18,12 +18,27 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::append(int64_t layer, const tor
     auto& k = keys_.at(static_cast<size_t>(layer));
     auto& v = values_.at(static_cast<size_t>(layer));
     if (!k.defined()) {
-        k = torch::empty({keys.size(0), keys.size(1), capacity_, keys.size(3)}, keys.options());
-        v = torch::empty({values.size(0), values.size(1), capacity_, values.size(3)}, values.options());
+        // Zeros, not whatever the memory held: fixed-shape decoding attends to every slot, and a
+        // masked slot's weight is 0, which a NaN or infinity left in memory would still poison.
+        k = torch::zeros({keys.size(0), keys.size(1), capacity_, keys.size(3)}, keys.options());
+        v = torch::zeros({values.size(0), values.size(1), capacity_, values.size(3)}, values.options());
     }
     k.narrow(2, length_, T).copy_(keys);
     v.narrow(2, length_, T).copy_(values);
     return {k.narrow(2, 0, length_ + T), v.narrow(2, 0, length_ + T)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> KvCache::appendAt(int64_t layer, const torch::Tensor& keys,
+                                                          const torch::Tensor& values,
+                                                          const torch::Tensor& slot) {
+    auto& k = keys_.at(static_cast<size_t>(layer));
+    auto& v = values_.at(static_cast<size_t>(layer));
+    if (!k.defined())
+        throw Error("layer " + std::to_string(layer) +
+                    " has no cached keys: the prompt did not run through it");
+    k.index_copy_(2, slot, keys);
+    v.index_copy_(2, slot, values);
+    return {k, v};
 }
 
 void KvCache::commit(int64_t tokens, const torch::Tensor& attentionMask) {

@@ -24,6 +24,12 @@ public:
     // ([B, kvHeads, length()+T, headDim]). Throws Error when the cache is full.
     std::pair<torch::Tensor, torch::Tensor> append(int64_t layer, const torch::Tensor& keys,
                                                    const torch::Tensor& values);
+    // Fixed-shape decoding: stores layer l's keys and values of one token per row
+    // ([B, kvHeads, 1, headDim]) at the slot given on the device ([1] int64) and returns the whole
+    // buffers ([B, kvHeads, capacity(), headDim]; what the slots beyond hold is masked out).
+    // length() does not change: the caller tracks the slots. The layer's buffers must exist.
+    std::pair<torch::Tensor, torch::Tensor> appendAt(int64_t layer, const torch::Tensor& keys,
+                                                     const torch::Tensor& values, const torch::Tensor& slot);
     // Ends a step of T tokens: they become part of length() (attentionMask [B, T] or undefined).
     void commit(int64_t tokens, const torch::Tensor& attentionMask);
 

@@ -166,7 +166,10 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     const auto rotate = fused(x) ? &applyRotaryFused : &applyRotary;
     q = rotate(q, tables.rotary);
     k = rotate(k, tables.rotary);
-    if (ctx.cache) std::tie(k, v) = ctx.cache->append(l, k, v);
+    if (ctx.slot.defined())
+        std::tie(k, v) = ctx.cache->appendAt(l, k, v, ctx.slot);
+    else if (ctx.cache)
+        std::tie(k, v) = ctx.cache->append(l, k, v);
     const int64_t S = k.size(2);
     if (nkv != nh) {
         const int64_t rep = nh / nkv;
@@ -380,6 +383,55 @@ torch::Tensor Model::forwardCached(const torch::Tensor& inputIds, const LayerMas
     cache.commit(inputIds.size(1),
                  attentionMask.defined() ? attentionMask.to(options_.device) : attentionMask);
     return logits(h);
+}
+
+DecodeState Model::decodeState(const KvCache& cache, const std::vector<int64_t>& realTokens) const {
+    if (map_.devices().size() != 1) throw Error("fixed-shape decoding needs the model on one device");
+    const auto B = static_cast<int64_t>(realTokens.size());
+    const int64_t S = cache.capacity(), past = cache.length();
+    const auto longs = torch::TensorOptions().dtype(torch::kInt64).device(options_.device);
+    DecodeState s;
+    s.ids = torch::zeros({B, 1}, longs);
+    s.positions = torch::tensor(realTokens, torch::kInt64).to(options_.device);
+    s.slot = torch::full({1}, past, longs);
+    s.keyValid = torch::zeros({B, S}, longs.dtype(torch::kBool));
+    if (cache.keyMask().defined())
+        s.keyValid.narrow(1, 0, past).copy_(cache.keyMask());
+    else
+        s.keyValid.narrow(1, 0, past).fill_(true);
+    s.columns = torch::arange(S, longs);
+    auto tables = rotaryTables(config_, s.columns, options_.dtype);
+    s.rotary = {tables.cos.squeeze(0), tables.sin.squeeze(0)};
+    return s;
+}
+
+torch::Tensor Model::decodeStep(DecodeState& s, const LayerMask& mask, KvCache& cache) const {
+    checkForwardArguments(s.ids, mask, config_.numLayers);
+    const int64_t B = s.ids.size(0), S = cache.capacity();
+    SequenceContext ctx;
+    ctx.batch = B;
+    ctx.length = 1;
+    ctx.cache = &cache;
+    ctx.slot = s.slot;
+    ctx.tables.rotary = {s.rotary.cos.index_select(0, s.positions).unsqueeze(1),
+                         s.rotary.sin.index_select(0, s.positions).unsqueeze(1)}; // [B, 1, headDim]
+    s.keyValid.index_fill_(1, s.slot, true);
+    const auto valid = s.keyValid.view({B, 1, 1, S});
+    std::vector<int64_t> windows;
+    for (int64_t w : config_.slidingWindow)
+        windows.push_back(w <= 0 || w >= S ? 0 : w);
+    std::sort(windows.begin(), windows.end());
+    windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
+    for (int64_t w : windows)
+        ctx.tables.masks.emplace_back(
+            w, w == 0 ? valid : valid.logical_and(s.columns.gt(s.slot - w).view({1, 1, 1, S})));
+    // No token-id check (it would wait for the GPU): the ids are the model's own picks.
+    auto h = runLayers(torch::embedding(embedding_, s.ids), 0, config_.numLayers, mask, ctx);
+    auto out = logits(h).select(1, 0);
+    // Last, so that a step that fails part way can be run again: what it wrote, it writes again.
+    s.positions.add_(1);
+    s.slot.add_(1);
+    return out;
 }
 
 namespace {

@@ -97,7 +97,21 @@ struct SequenceContext {
     // Copies for the other devices of a split model.
     std::vector<std::pair<torch::Device, SequenceTables>> elsewhere;
     KvCache* cache = nullptr;
+    // Fixed-shape decoding (decodeStep): [1] int64 on the device, the cache slot this pass's one
+    // token per row is written to; every slot of the cache is attended to under tables.masks.
+    torch::Tensor slot;
     const SequenceTables& on(torch::Device device) const;
+};
+
+// What fixed-shape decoding steps read and advance on the device (Model::decodeStep), so that a
+// step recorded once as a CUDA graph can be replayed for every later token.
+struct DecodeState {
+    torch::Tensor ids;       // [B, 1] int64: the token each row feeds at this step
+    torch::Tensor positions; // [B] int64: their rotary positions (the row's real tokens before them)
+    torch::Tensor slot;      // [1] int64: the cache slot their keys and values go to
+    torch::Tensor keyValid;  // [B, capacity] bool: slots holding the row's real tokens
+    torch::Tensor columns;   // [capacity] int64: 0 .. capacity - 1, for sliding windows
+    RotaryTables rotary;     // [capacity, headDim]: positions 0 .. capacity - 1
 };
 
 class Model {
@@ -132,6 +146,16 @@ public:
     // Sub-layers a Nemotron-NAS checkpoint does not have (no_op) as a mask: they never run,
     // whatever the mask of a forward pass says. Empty for other checkpoints.
     LayerMask absentUnits() const;
+
+    // Fixed-shape decoding after the prompts went through forwardCached into `cache`:
+    // realTokens[b] is row b's prompt tokens that are not padding. Throws Error for a model split
+    // over several devices.
+    DecodeState decodeState(const KvCache& cache, const std::vector<int64_t>& realTokens) const;
+    // One token per row (state.ids) after those in the cache: writes its keys and values at
+    // state.slot, attends to the whole cache under a mask of the valid slots, advances the state
+    // and returns the next tokens' logits [B, V]. The same shapes and no waiting for the GPU at
+    // every step: the step can be recorded as a CUDA graph. The caller keeps within the capacity.
+    torch::Tensor decodeStep(DecodeState& state, const LayerMask& mask, KvCache& cache) const;
 
     // The sub-layers' contributions to the residual stream (what is added to h); zero for an
     // absent sub-layer, the linear map of the normalised input for a replace_with_linear one.

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using namespace layerlab;
 using test::maxDiff;
 
@@ -112,4 +114,34 @@ TEST(KvCache, RefusesMoreTokensThanItHolds) {
     model->forwardCached(ids, LayerMask(model->numLayers()), cache);
     EXPECT_THROW(model->forwardCached(ids, LayerMask(model->numLayers()), cache), Error);
     EXPECT_GT(cache.bytes(), 0u);
+}
+
+// Fixed-shape decoding writes a slot given on the device and reads every slot: the slots not yet
+// written hold zeros (a NaN left in fresh memory would reach the output through a masked weight of 0).
+TEST(KvCache, SlotsAreWrittenInPlaceAndTheRestAreZero) {
+    {
+        // Freed NaNs of the buffers' size, which the allocator is likely to hand out again.
+        const auto nan = torch::full({2, 1, 6, 4}, std::numeric_limits<float>::quiet_NaN());
+        const auto nan2 = nan.clone();
+    }
+    KvCache cache(1, 6);
+    torch::InferenceMode inference;
+    const auto keys = torch::full({2, 1, 3, 4}, 1.5), values = torch::full({2, 1, 3, 4}, -2.0);
+    cache.append(0, keys, values);
+    cache.commit(3, {});
+    const auto [k, v] = cache.appendAt(0, torch::full({2, 1, 1, 4}, 7.0), torch::full({2, 1, 1, 4}, 8.0),
+                                       torch::tensor({4}, torch::kInt64));
+    ASSERT_EQ(k.sizes(), (std::vector<int64_t>{2, 1, 6, 4}));
+    const auto expectedK =
+        torch::tensor({1.5, 1.5, 1.5, 0.0, 7.0, 0.0}).view({1, 1, 6, 1}).expand({2, 1, 6, 4});
+    const auto expectedV =
+        torch::tensor({-2.0, -2.0, -2.0, 0.0, 8.0, 0.0}).view({1, 1, 6, 1}).expand({2, 1, 6, 4});
+    EXPECT_TRUE(torch::equal(k, expectedK.to(k.scalar_type())));
+    EXPECT_TRUE(torch::equal(v, expectedV.to(v.scalar_type())));
+    EXPECT_EQ(cache.length(), 3); // appendAt leaves the count to the caller
+    KvCache empty(1, 6);
+    EXPECT_NE(test::errorOf([&] {
+                  empty.appendAt(0, keys, values, torch::tensor({0}));
+              }).find("layer 0 has no cached keys"),
+              std::string::npos);
 }

@@ -1,0 +1,57 @@
+#include "eval/fixed_shape_decoder.h"
+
+#include "common/error.h"
+
+namespace layerlab {
+
+FixedShapeDecoder::FixedShapeDecoder(const Model& model, const LayerMask& mask, KvCache& cache,
+                                     const std::vector<int64_t>& realTokens, bool recordGraph)
+    : model_(model), mask_(mask), cache_(cache), state_(model.decodeState(cache, realTokens)),
+      recordGraph_(recordGraph && CudaGraph::supported(model.device())),
+      room_(cache.capacity() - cache.length()) {}
+
+torch::Tensor FixedShapeDecoder::step(const torch::Tensor& ids) {
+    if (room_ < 1)
+        throw Error("the KV cache holds " + std::to_string(cache_.capacity()) +
+                    " tokens; one more was asked for");
+    if (ids.numel() != state_.ids.size(0))
+        throw Error("fixed-shape decoding feeds one token per row: " + std::to_string(state_.ids.size(0)) +
+                    " rows, " + std::to_string(ids.numel()) + " tokens");
+    state_.ids.copy_(ids.reshape({-1, 1}));
+    if (graph_.recorded()) {
+        graph_.replay();
+        --room_;
+        return out_;
+    }
+    if (!recordGraph_) {
+        auto logits = model_.decodeStep(state_, mask_, cache_);
+        --room_;
+        return logits;
+    }
+    // The first step runs on the recording stream (handles, workspaces and kernel choices for it),
+    // then the same step is recorded; it runs when replayed. When the recording fails after that,
+    // the steps run one by one on the current stream.
+    recordGraph_ = false;
+    torch::Tensor logits;
+    try {
+        graph_.runOnRecordingStream(model_.device(),
+                                    [&] { logits = model_.decodeStep(state_, mask_, cache_); });
+    } catch (const std::exception& e) {
+        graphError_ = e.what();
+        graphError_ = graphError_.substr(0, graphError_.find('\n'));
+        return {};
+    }
+    --room_;
+    if (room_ >= 1) {
+        try {
+            graph_.record(model_.device(), [&] { out_ = model_.decodeStep(state_, mask_, cache_); });
+        } catch (const std::exception& e) {
+            graphError_ = e.what();
+            graphError_ = graphError_.substr(0, graphError_.find('\n'));
+            out_ = torch::Tensor();
+        }
+    }
+    return logits;
+}
+
+} // namespace layerlab
