@@ -129,20 +129,12 @@ int runEval(const std::vector<std::string>& argv) {
         // --generate-batch N: the prompt N times in one batch, for throughput; row 0 is shown.
         const int64_t copies = args.getInt("generate-batch", 1);
         if (copies < 1) throw UsageError("--generate-batch must be at least 1");
-        GenerationResult r;
-        if (copies == 1) {
-            r = generate(*model, promptIds, mask, g, progress);
-        } else {
-            const auto batch = generateBatch(*model, std::vector<std::vector<int64_t>>(copies, promptIds),
-                                             mask, g, progress);
-            r.tokens = batch.tokens.front();
-            r.stopReason = batch.stopReasons.front();
-            r.tokensPerSecond = batch.tokensPerSecond;
-            r.firstTokenSeconds = batch.firstTokenSeconds;
-            r.seconds = batch.seconds;
-            r.decodeSteps = batch.decodeSteps;
-            r.graphError = batch.graphError;
-        }
+        const GenerationResult r =
+            copies == 1
+                ? generate(*model, promptIds, mask, g, progress)
+                : generationRow(generateBatch(*model, std::vector<std::vector<int64_t>>(copies, promptIds),
+                                              mask, g, progress),
+                                0);
         bar.finishLine();
         generation = {{"prompt", *prompt},
                       {"text", tokenizer.decode(r.tokens, true)},

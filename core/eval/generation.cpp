@@ -169,26 +169,30 @@ BatchGenerationResult runBatch(const Model& model, const std::vector<std::vector
 
 } // namespace
 
+GenerationResult generationRow(const BatchGenerationResult& batch, size_t row) {
+    GenerationResult r;
+    r.tokens = batch.tokens.at(row);
+    r.stopReason = batch.stopReasons.at(row);
+    r.seconds = batch.seconds;
+    r.tokensPerSecond = batch.tokensPerSecond;
+    r.firstTokenSeconds = batch.firstTokenSeconds;
+    r.cacheBytes = batch.cacheBytes;
+    r.decodeSteps = batch.decodeSteps;
+    r.graphError = batch.graphError;
+    return r;
+}
+
 GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
                           const GenerationOptions& options, const Progress& progress) try {
     if (prompt.empty()) throw Error("the prompt has no tokens (give a prompt, or a BOS token)");
     checkOptions(options);
-    GenerationResult r;
-    if (options.useCache) {
-        auto batch =
-            runBatch(model, {std::vector<int64_t>(prompt.begin(), prompt.end())}, mask, options, progress);
-        r.tokens = std::move(batch.tokens.front());
-        r.stopReason = batch.stopReasons.front();
-        r.seconds = batch.seconds;
-        r.tokensPerSecond = batch.tokensPerSecond;
-        r.firstTokenSeconds = batch.firstTokenSeconds;
-        r.cacheBytes = batch.cacheBytes;
-        r.decodeSteps = batch.decodeSteps;
-        r.graphError = batch.graphError;
-        return r;
-    }
+    if (options.useCache)
+        return generationRow(
+            runBatch(model, {std::vector<int64_t>(prompt.begin(), prompt.end())}, mask, options, progress),
+            0);
     // The reference: the whole sequence through the model at every step.
     torch::InferenceMode inference;
+    GenerationResult r;
     const auto start = std::chrono::steady_clock::now();
     std::mt19937_64 random(options.seed);
     std::uniform_real_distribution<double> uniform(0.0, 1.0);

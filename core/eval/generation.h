@@ -71,6 +71,9 @@ BatchGenerationResult generateBatch(const Model& model, const std::vector<std::v
                                     const LayerMask& mask, const GenerationOptions& options,
                                     const Progress& progress = {});
 
+// Row `row` of a batch as a result of its own, with the batch's timings and cache.
+GenerationResult generationRow(const BatchGenerationResult& batch, size_t row);
+
 // Picks the next token from one row of logits [V] by the options' rule. u in [0, 1) is the
 // uniform draw that sampling uses (ignored when greedy). Exposed for tests.
 int64_t pickToken(const torch::Tensor& logits, const GenerationOptions& options, double u);
