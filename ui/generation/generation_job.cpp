@@ -26,6 +26,8 @@ GeneratedText runGeneration(const Model& model, const Tokenizer* tokenizer, cons
     out.tokens = static_cast<int64_t>(r.tokens.size());
     out.stopReason = r.stopReason;
     out.tokensPerSecond = r.tokensPerSecond;
+    out.firstTokenSeconds = r.firstTokenSeconds;
+    out.decodeSteps = r.decodeSteps;
     return out;
 }
 
@@ -39,7 +41,9 @@ nlohmann::json generatedTextJson(const GeneratedText& r) {
             {"temperature", r.request.temperature},
             {"top_p", r.request.topP},
             {"seed", r.request.seed},
-            {"tokens_per_second", r.tokensPerSecond}};
+            {"tokens_per_second", r.tokensPerSecond},
+            {"first_token_s", r.firstTokenSeconds},
+            {"decode_steps", r.decodeSteps}};
 }
 
 GeneratedText generatedTextFromJson(const nlohmann::json& j, int64_t numLayers, const std::string& source) {
@@ -56,6 +60,8 @@ GeneratedText generatedTextFromJson(const nlohmann::json& j, int64_t numLayers, 
         r.request.topP = j.value("top_p", 1.0);
         r.request.seed = j.value("seed", uint64_t{0});
         r.tokensPerSecond = j.value("tokens_per_second", 0.0);
+        r.firstTokenSeconds = j.value("first_token_s", 0.0);
+        r.decodeSteps = j.value("decode_steps", std::string());
         return r;
     } catch (const nlohmann::json::exception& e) {
         throw Error(source, std::string("malformed generation sample (") + e.what() + ")");

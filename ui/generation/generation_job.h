@@ -32,6 +32,8 @@ struct GeneratedText {
     int64_t tokens = 0;
     std::string stopReason;
     double tokensPerSecond = 0;
+    double firstTokenSeconds = 0;
+    std::string decodeSteps; // GenerationResult::decodeSteps: "cuda_graph", "dynamic", ...
 };
 
 // Stops at the model's EOS tokens. Throws Error (empty prompt, no tokenizer), Cancelled.

@@ -84,11 +84,18 @@ void GenerationPage::showResult(const GeneratedText& r) {
     results_.push_back(r);
     Q_EMIT resultsChanged();
     const auto spec = r.mask.toSpec();
-    output_->appendPlainText(tr("[removed: %1; %2 tokens, %3, %4 tokens/s]")
+    // How the steps after the prompt ran: on a GPU, replays of a CUDA graph.
+    const QString steps = r.decodeSteps == "cuda_graph"    ? tr(", CUDA graph")
+                          : r.decodeSteps == "fixed_shape" ? tr(", fixed-shape steps")
+                          : r.decodeSteps == "dynamic"     ? tr(", step by step")
+                                                           : QString();
+    output_->appendPlainText(tr("[removed: %1; %2 tokens, %3, %4 tokens/s, first token after %5 s%6]")
                                  .arg(spec.empty() ? tr("nothing") : QString::fromStdString(spec))
                                  .arg(r.tokens)
                                  .arg(QString::fromStdString(r.stopReason))
-                                 .arg(r.tokensPerSecond, 0, 'f', 1));
+                                 .arg(r.tokensPerSecond, 0, 'f', 1)
+                                 .arg(r.firstTokenSeconds, 0, 'f', 2)
+                                 .arg(steps));
     output_->appendPlainText(QString::fromStdString(r.prompt) + QString::fromStdString(r.text));
     output_->appendPlainText(QString());
 }

@@ -354,6 +354,10 @@ TEST(WorkbenchSession, CurveRecoveryAndGeneration) {
     const auto out = w.generationPage()->output();
     EXPECT_TRUE(out.contains("removed: block:4")) << out.toStdString();
     EXPECT_TRUE(out.contains("And God said")) << out.toStdString();
+    EXPECT_TRUE(out.contains(ws->model()->device().is_cuda() ? ", CUDA graph]" : ", step by step]"))
+        << out.toStdString();
+    EXPECT_EQ(w.generationPage()->results().back().decodeSteps,
+              ws->model()->device().is_cuda() ? "cuda_graph" : "dynamic");
 
     w.removeAdapters();
     ASSERT_TRUE(waitIdle(w));
