@@ -7,8 +7,7 @@ namespace layerlab {
 FixedShapeDecoder::FixedShapeDecoder(const Model& model, const LayerMask& mask, KvCache& cache,
                                      const std::vector<int64_t>& realTokens, bool recordGraph)
     : model_(model), mask_(mask), cache_(cache), state_(model.decodeState(cache, realTokens)),
-      recordGraph_(recordGraph && CudaGraph::supported(model.device())),
-      room_(cache.capacity() - cache.length()) {}
+      recordGraph_(recordGraph), room_(cache.capacity() - cache.length()) {}
 
 torch::Tensor FixedShapeDecoder::step(const torch::Tensor& ids) {
     if (room_ < 1)

@@ -16,7 +16,8 @@ class FixedShapeDecoder {
 public:
     // After the prompts went through forwardCached into `cache` (see Model::decodeState). The
     // model and the cache must outlive the decoder. recordGraph: replay a CUDA graph from the
-    // second step on (where CudaGraph::supported(model.device())).
+    // second step on (where CudaGraph::supported(model.device()); elsewhere the first step fails
+    // as below).
     FixedShapeDecoder(const Model& model, const LayerMask& mask, KvCache& cache,
                       const std::vector<int64_t>& realTokens, bool recordGraph);
 

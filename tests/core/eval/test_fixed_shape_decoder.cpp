@@ -53,7 +53,7 @@ TEST(FixedShapeDecoder, LogitsEqualDynamicSteps) {
         KvCache dynamic(model->numLayers(), T + steps), fixedCache(model->numLayers(), T + steps);
         model->forwardCached(ids.to(model->device()), mask, dynamic, real);
         model->forwardCached(ids.to(model->device()), mask, fixedCache, real);
-        FixedShapeDecoder decoder(*model, mask, fixedCache, {5, 11}, /*recordGraph=*/true);
+        FixedShapeDecoder decoder(*model, mask, fixedCache, {5, 11}, CudaGraph::supported(model->device()));
         auto feed = torch::tensor({7, 100}, torch::kInt64);
         for (int64_t s = 0; s < steps; ++s) {
             const auto expected = model->forwardCached(feed.view({B, 1}).to(model->device()), mask, dynamic,
@@ -72,6 +72,27 @@ TEST(FixedShapeDecoder, LogitsEqualDynamicSteps) {
         EXPECT_NE(test::errorOf([&] { decoder.step(feed); }).find("the KV cache holds 25 tokens"),
                   std::string::npos);
     }
+}
+
+// When the first step cannot run where the graph would be recorded (here: no CUDA), nothing of it
+// counts and the caller goes on with dynamic steps from the same cache.
+TEST(FixedShapeDecoder, AFirstStepThatCannotBeRecordedLeavesTheCacheAsItWas) {
+    auto model = Model::load(test::referenceDir("llama_gqa"), {test::testDevice(), torch::kFloat32});
+    if (CudaGraph::supported(model->device())) GTEST_SKIP() << "the recording works here";
+    const auto prompt = twoPrompts("llama_gqa")[1];
+    const LayerMask mask(model->numLayers());
+    torch::InferenceMode inference;
+    const auto ids = torch::tensor(prompt, torch::kInt64).view({1, -1});
+    KvCache tried(model->numLayers(), 20), plain(model->numLayers(), 20);
+    model->forwardCached(ids, mask, tried);
+    model->forwardCached(ids, mask, plain);
+    FixedShapeDecoder decoder(*model, mask, tried, {11}, /*recordGraph=*/true);
+    const auto next = torch::tensor({{42}}, torch::kInt64);
+    EXPECT_FALSE(decoder.step(next.view({1})).defined());
+    EXPECT_NE(decoder.graphError().find("CUDA"), std::string::npos) << decoder.graphError();
+    EXPECT_EQ(tried.length(), 11);
+    EXPECT_TRUE(
+        torch::equal(model->forwardCached(next, mask, tried), model->forwardCached(next, mask, plain)));
 }
 
 TEST(FixedShapeDecoder, GenerationGivesTheDynamicTokens) {
