@@ -4,6 +4,14 @@
 
 namespace layerlab {
 
+namespace {
+
+std::string firstLine(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
+
+} // namespace
+
 FixedShapeDecoder::FixedShapeDecoder(const Model& model, const LayerMask& mask, KvCache& cache,
                                      const std::vector<int64_t>& realTokens, bool recordGraph)
     : model_(model), mask_(mask), cache_(cache), state_(model.decodeState(cache, realTokens)),
@@ -17,39 +25,34 @@ torch::Tensor FixedShapeDecoder::step(const torch::Tensor& ids) {
         throw Error("fixed-shape decoding feeds one token per row: " + std::to_string(state_.ids.size(0)) +
                     " rows, " + std::to_string(ids.numel()) + " tokens");
     state_.ids.copy_(ids.reshape({-1, 1}));
+    torch::Tensor logits;
     if (graph_.recorded()) {
         graph_.replay();
-        --room_;
-        return out_;
-    }
-    if (!recordGraph_) {
-        auto logits = model_.decodeStep(state_, mask_, cache_);
-        --room_;
-        return logits;
-    }
-    // The first step runs on the recording stream (handles, workspaces and kernel choices for it),
-    // then the same step is recorded; it runs when replayed. When the recording fails after that,
-    // the steps run one by one on the current stream.
-    recordGraph_ = false;
-    torch::Tensor logits;
-    try {
-        graph_.runOnRecordingStream(model_.device(),
-                                    [&] { logits = model_.decodeStep(state_, mask_, cache_); });
-    } catch (const std::exception& e) {
-        graphError_ = e.what();
-        graphError_ = graphError_.substr(0, graphError_.find('\n'));
-        return {};
-    }
-    --room_;
-    if (room_ >= 1) {
+        logits = out_;
+    } else if (!recordGraph_) {
+        logits = model_.decodeStep(state_, mask_, cache_);
+    } else {
+        // The first step runs on the recording stream (handles, workspaces and kernel choices for
+        // it), then the same step is recorded; it runs when replayed. When the recording fails
+        // after that, the steps run one by one on the current stream.
+        recordGraph_ = false;
         try {
-            graph_.record(model_.device(), [&] { out_ = model_.decodeStep(state_, mask_, cache_); });
+            graph_.runOnRecordingStream(model_.device(),
+                                        [&] { logits = model_.decodeStep(state_, mask_, cache_); });
         } catch (const std::exception& e) {
-            graphError_ = e.what();
-            graphError_ = graphError_.substr(0, graphError_.find('\n'));
-            out_ = torch::Tensor();
+            graphError_ = firstLine(e.what());
+            return {};
+        }
+        if (room_ > 1) {
+            try {
+                graph_.record(model_.device(), [&] { out_ = model_.decodeStep(state_, mask_, cache_); });
+            } catch (const std::exception& e) {
+                graphError_ = firstLine(e.what());
+                out_ = torch::Tensor();
+            }
         }
     }
+    --room_;
     return logits;
 }
 

@@ -27,6 +27,17 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch
     return b.defined() ? torch::nn::functional::linear(x, w, b) : torch::nn::functional::linear(x, w);
 }
 
+// The layers' sliding windows over S keys, each once; 0 for none (also a window that covers all S),
+// as attentionUpdate looks its mask up.
+std::vector<int64_t> distinctWindows(const ModelConfig& config, int64_t S) {
+    std::vector<int64_t> windows;
+    for (int64_t w : config.slidingWindow)
+        windows.push_back(w <= 0 || w >= S ? 0 : w);
+    std::sort(windows.begin(), windows.end());
+    windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
+    return windows;
+}
+
 } // namespace
 
 SequenceContext Model::context(const torch::Tensor& inputIds, const torch::Tensor& attentionMask,
@@ -62,12 +73,7 @@ SequenceContext Model::context(const torch::Tensor& inputIds, const torch::Tenso
 
     // Absolute positions of this pass's queries (rows) and of all keys (columns).
     auto i = torch::arange(ctx.past, S, longs).unsqueeze(1), j = torch::arange(S, longs).unsqueeze(0);
-    std::vector<int64_t> windows;
-    for (int64_t w : config_.slidingWindow)
-        windows.push_back(w <= 0 || w >= S ? 0 : w);
-    std::sort(windows.begin(), windows.end());
-    windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
-    for (int64_t w : windows) {
+    for (int64_t w : distinctWindows(config_, S)) {
         // Plain causal attention over this pass alone needs no mask (the fast kernels do it);
         // neither does a single new token that may see every cached one.
         if (w == 0 && !keys.defined() && (ctx.past == 0 || T == 1)) continue;
@@ -417,12 +423,7 @@ torch::Tensor Model::decodeStep(DecodeState& s, const LayerMask& mask, KvCache& 
                          s.rotary.sin.index_select(0, s.positions).unsqueeze(1)}; // [B, 1, headDim]
     s.keyValid.index_fill_(1, s.slot, true);
     const auto valid = s.keyValid.view({B, 1, 1, S});
-    std::vector<int64_t> windows;
-    for (int64_t w : config_.slidingWindow)
-        windows.push_back(w <= 0 || w >= S ? 0 : w);
-    std::sort(windows.begin(), windows.end());
-    windows.erase(std::unique(windows.begin(), windows.end()), windows.end());
-    for (int64_t w : windows)
+    for (int64_t w : distinctWindows(config_, S))
         ctx.tables.masks.emplace_back(
             w, w == 0 ? valid : valid.logical_and(s.columns.gt(s.slot - w).view({1, 1, 1, S})));
     // No token-id check (it would wait for the GPU): the ids are the model's own picks.
