@@ -7,10 +7,17 @@
 // usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl
 //        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16] [--kernels fused|reference]
 //        [--mc-pad N] [--prewarm-gib G] [--prewarm-forward 0|1] [--parts perplexity,multiple_choice]
+//        [--profile DIR] [--warm-up 0|1] [--sdpa cudnn|flash]
 // --prewarm-gib G: before the first pass, take G GiB from the GPU allocator and give it back (it
 // stays reserved); --prewarm-forward 1: one forward pass of 64 tokens first. Each pass also
 // prints the seconds at which each batch ended (batch_s), to see where a first pass loses time.
+// --profile DIR: LibTorch's profiler (Kineto) records each perplexity pass, CPU and GPU, as a
+// Chrome trace, DIR/perplexity_pass1.json, DIR/multiple_choice_pass1.json and so on (LibTorch 2
+// with CUDA; bench/profile_summary.py sums them up). --sdpa flash: attention by LibTorch's
+// FlashAttention instead of cuDNN's. --warm-up 0: load without the GPU warm-up beside the
+// loading threads (LoadOptions::gpuWarmUp).
 
+#include "common/attention_backend.h"
 #include "common/gpu_allocator.h"
 #include "data/dataset.h"
 #include "data/multiple_choice_task.h"
@@ -20,12 +27,47 @@
 #include "tokenizer/tokenizer.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2 && defined(LAYERLAB_HAS_C10_CUDA)
+#include <torch/csrc/autograd/profiler_kineto.h>
+#define LAYERLAB_BENCH_PROFILER 1
+#endif
 
 #include <chrono>
 #include <iostream>
 #include <map>
 
 using namespace layerlab;
+
+namespace {
+
+// Records CPU operators and GPU kernels from construction to save(); nothing where not built in.
+class PassProfile {
+public:
+    explicit PassProfile(std::string path) : path_(std::move(path)) {
+#ifdef LAYERLAB_BENCH_PROFILER
+        if (path_.empty()) return;
+        namespace impl = torch::profiler::impl;
+        const impl::ProfilerConfig config(impl::ProfilerState::KINETO);
+        const std::set<impl::ActivityType> activities{impl::ActivityType::CPU, impl::ActivityType::CUDA};
+        torch::autograd::profiler::prepareProfiler(config, activities);
+        torch::autograd::profiler::enableProfiler(config, activities);
+#else
+        if (!path_.empty()) throw std::runtime_error("--profile needs LibTorch 2 with CUDA");
+#endif
+    }
+    void save() {
+#ifdef LAYERLAB_BENCH_PROFILER
+        if (!path_.empty()) torch::autograd::profiler::disableProfiler()->save(path_);
+        path_.clear();
+#endif
+    }
+
+private:
+    std::string path_;
+};
+
+} // namespace
 
 int main(int argc, char** argv) {
     if (argc < 4) {
@@ -36,13 +78,20 @@ int main(int argc, char** argv) {
     std::map<std::string, std::string> opt = {
         {"device", "cuda"},   {"dtype", "bf16"},        {"batch", "8"},
         {"mc-batch", "16"},   {"kernels", "fused"},     {"mc-pad", "0"},
-        {"prewarm-gib", "0"}, {"prewarm-forward", "0"}, {"parts", "perplexity,multiple_choice"}};
+        {"prewarm-gib", "0"}, {"prewarm-forward", "0"}, {"parts", "perplexity,multiple_choice"},
+        {"profile", ""},      {"warm-up", "1"},         {"sdpa", "cudnn"}};
     for (int i = 4; i + 1 < argc; i += 2)
         opt[std::string(argv[i]).substr(2)] = argv[i + 1];
     useExpandableGpuSegments(); // as the CLI and the workbench do
+    chooseAttentionBackend();   // LAYERLAB_ATTENTION, as the CLI and the workbench do
+#if TORCH_VERSION_MAJOR >= 2
+    // LibTorch picks cuDNN's attention on Hopper where it can; flash: its own FlashAttention.
+    if (opt["sdpa"] == "flash") at::globalContext().setSDPUseCuDNN(false);
+#endif
     try {
         LoadOptions load{parseDevice(opt["device"]), parseDtype(opt["dtype"])};
         load.fusedKernels = opt["kernels"] != "reference";
+        load.gpuWarmUp = opt["warm-up"] != "0";
         const auto loadStart = std::chrono::steady_clock::now();
         auto model = Model::load(argv[1], load);
         std::cout << nlohmann::json{{"part", "load"},
@@ -79,8 +128,12 @@ int main(int argc, char** argv) {
         const bool perplexity = opt["parts"].find("perplexity") != std::string::npos;
         const bool choice = opt["parts"].find("multiple_choice") != std::string::npos;
         for (int pass = 1; perplexity && pass <= 2; ++pass) {
+            PassProfile profile(opt["profile"].empty()
+                                    ? ""
+                                    : opt["profile"] + "/perplexity_pass" + std::to_string(pass) + ".json");
             begin();
             const auto r = evaluateLoss(*model, data.windows, mask, {std::stoll(opt["batch"]), {}}, timing);
+            profile.save();
             std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
                                         {"part", "perplexity"},
                                         {"pass", pass},
@@ -91,10 +144,14 @@ int main(int argc, char** argv) {
                       << std::endl;
         }
         for (int pass = 1; choice && pass <= 2; ++pass) {
+            PassProfile profile(opt["profile"].empty() ? ""
+                                                       : opt["profile"] + "/multiple_choice_pass" +
+                                                             std::to_string(pass) + ".json");
             begin();
             const auto r =
                 evaluateMultipleChoice(*model, tokenizer, task, mask,
                                        {std::stoll(opt["mc-batch"]), std::stoll(opt["mc-pad"])}, timing);
+            profile.save();
             std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
                                         {"part", "multiple_choice"},
                                         {"pass", pass},

@@ -6,6 +6,7 @@
 // usage: bench_generate MODEL_DIR PROMPT [--device cuda] [--dtype bf16] [--batch 1]
 //        [--new-tokens 128] [--steps auto,fixed,dynamic] [--passes 3]
 
+#include "common/attention_backend.h"
 #include "common/gpu_allocator.h"
 #include "eval/generation.h"
 #include "model/device.h"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     for (int i = 3; i + 1 < argc; i += 2)
         opt[std::string(argv[i]).substr(2)] = argv[i + 1];
     useExpandableGpuSegments(); // as the CLI and the workbench do
+    chooseAttentionBackend();
     try {
         auto model = Model::load(argv[1], {parseDevice(opt["device"]), parseDtype(opt["dtype"])});
         const auto tokenizer = Tokenizer::load(argv[1]);

@@ -2,6 +2,7 @@
 
 #include "arguments.h"
 #include "commands.h"
+#include "common/attention_backend.h"
 #include "common/error.h"
 #include "common/gpu_allocator.h"
 #include "common/host_allocator.h"
@@ -92,6 +93,7 @@ Ctrl-C stops a running command cleanly; a second Ctrl-C ends it at once.
 int main(int argc, char** argv) {
     layerlab::keepFreedHostMemory();
     layerlab::useExpandableGpuSegments();
+    layerlab::chooseAttentionBackend();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::fputs(kUsage, args.empty() ? stderr : stdout);

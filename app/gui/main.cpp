@@ -8,6 +8,7 @@
 // saves the window as PNG and exits: the check that a new installation works
 // (tools/clean_machine_check.sh runs it through `tools/workbench.sh start --self-test FILE`).
 
+#include "common/attention_backend.h"
 #include "common/gpu_allocator.h"
 #include "common/host_allocator.h"
 #include "cost/plan_panel.h"
@@ -127,6 +128,7 @@ void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
 int main(int argc, char** argv) {
     layerlab::keepFreedHostMemory();
     layerlab::useExpandableGpuSegments();
+    layerlab::chooseAttentionBackend();
     QApplication app(argc, argv);
     QApplication::setApplicationName("LayerLab");
     QApplication::setOrganizationName("LayerLab");

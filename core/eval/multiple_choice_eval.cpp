@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/out_of_memory.h"
+#include "kernels/fused_ops.h"
 
 #include <algorithm>
 #include <chrono>
@@ -179,14 +180,22 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
         // log p(token t | before t) = logit - logsumexp at position t - 1; only [n, T - 1] leaves the
         // device. The last token is only predicted, never fed (as the harness does): at most the
         // model's length goes in, so dynamic RoPE scaling never starts.
-        auto logits = model.forward(onDevice.narrow(1, 0, longest - 1), mask).to(torch::kFloat32);
+        auto logits = model.forward(onDevice.narrow(1, 0, longest - 1), mask);
         const auto next = onDevice.narrow(1, 1, longest - 1).to(logits.device());
-        auto chosen = logits.gather(-1, next.unsqueeze(-1)).squeeze(-1);
-        auto tokenLogp = (chosen - logits.logsumexp(-1)).to(torch::kCPU, torch::kFloat64).contiguous();
         // is_greedy (lm_eval/models/huggingface.py, _loglikelihood_tokens): the argmax at every
         // continuation position is the continuation's token.
-        auto isArgmax = logits.argmax(-1).eq(next).to(torch::kCPU).contiguous();
+        torch::Tensor tokenLogp, isArgmax;
+        if (model.fusedKernels() && fused::available(logits)) {
+            // The same in float32 by one kernel, without a float32 copy of the logits.
+            tokenLogp = fused::tokenLogProbs(logits, next, &isArgmax);
+        } else {
+            logits = logits.to(torch::kFloat32);
+            tokenLogp = logits.gather(-1, next.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1);
+            isArgmax = logits.argmax(-1).eq(next);
+        }
         logits = torch::Tensor();
+        tokenLogp = tokenLogp.to(torch::kCPU, torch::kFloat64).contiguous();
+        isArgmax = isArgmax.to(torch::kCPU).contiguous();
         auto lp = tokenLogp.accessor<double, 2>();
         auto top = isArgmax.accessor<bool, 2>();
         for (int64_t r = 0; r < n; ++r) {

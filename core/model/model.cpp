@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "common/error.h"
+#include "kernels/fused_ops.h"
 
 #include <torch/version.h>
 
@@ -169,9 +170,15 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     q = q.view({B, T, nh, hd}).transpose(1, 2);
     k = k.view({B, T, nkv, hd}).transpose(1, 2);
     v = v.view({B, T, nkv, hd}).transpose(1, 2);
-    const auto rotate = fused(x) ? &applyRotaryFused : &applyRotary;
-    q = rotate(q, tables.rotary);
-    k = rotate(k, tables.rotary);
+    if (fused(x) && fused::available(q) && !q.requires_grad() && !k.requires_grad() &&
+        tables.rotary.cos.scalar_type() == q.scalar_type()) {
+        // One kernel for both, in place: q and k are fresh products (rows of qkv), used only here.
+        fused::rotaryInPlace(q, k, tables.rotary.cos, tables.rotary.sin);
+    } else {
+        const auto rotate = fused(x) ? &applyRotaryFused : &applyRotary;
+        q = rotate(q, tables.rotary);
+        k = rotate(k, tables.rotary);
+    }
     if (ctx.slot.defined())
         std::tie(k, v) = ctx.cache->appendAt(l, k, v, ctx.slot);
     else if (ctx.cache)
@@ -228,7 +235,10 @@ torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
         !(w.gate.requires_grad() || w.up.requires_grad())) {
         auto gateUp = linear(x, w.gateUp, w.gateUpBias);
         const int64_t I = w.gate.size(0);
-        inner = torch::silu(gateUp.narrow(-1, 0, I)).mul_(gateUp.narrow(-1, I, I));
+        // The kernel keeps no autograd history: not where gradients flow (adapter training).
+        inner = fused::available(gateUp) && !gateUp.requires_grad()
+                    ? fused::siluMul(gateUp)
+                    : torch::silu(gateUp.narrow(-1, 0, I)).mul_(gateUp.narrow(-1, I, I));
     } else {
         inner = torch::silu(project(l, Projection::Gate, x, w.gate, w.gateBias)) *
                 project(l, Projection::Up, x, w.up, w.upBias);
@@ -472,6 +482,13 @@ LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds
                       const torch::Tensor& targetMask, int64_t chunkRows) {
     const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
     if (T < 2) return {};
+    if (chunkRows == 0 && fused::available(logits) && !logits.requires_grad()) {
+        // One kernel for log p of every target, one for the sum: no float32 copy of the logits.
+        auto logProb = fused::tokenLogProbs(logits.narrow(1, 0, T - 1), inputIds.narrow(1, 1, T - 1));
+        auto keep = targetMask.defined() ? targetMask.narrow(1, 1, T - 1) : torch::Tensor();
+        const auto sum = fused::negatedMaskedSum(logProb, keep).cpu();
+        return {sum[0].item<double>(), static_cast<int64_t>(sum[1].item<double>())};
+    }
     if (chunkRows == 0 && logits.is_cuda()) chunkRows = 4096;
     if (chunkRows > 0) return chunkedNextTokenLoss(logits, inputIds, targetMask, chunkRows);
     auto pred = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V}).to(torch::kFloat32);

@@ -38,9 +38,13 @@ struct LoadOptions {
     int64_t activationTokens = 8 * 2048;
     // Threads reading tensors from the checkpoint (0: 4 per GPU, 4 for the CPU, at most one per core).
     int loadThreads = 0;
-    // On GPUs: q/k/v and gate/up each as one matrix product, LibTorch's fused RMSNorm, rotary
-    // embedding in fewer passes. Off, or on the CPU: transformers' arithmetic step by step.
+    // On GPUs: q/k/v and gate/up each as one matrix product, LibTorch's fused RMSNorm, and
+    // LayerLab's kernels (kernels/fused_ops.h) for rotary embedding, SiLU x up and the tokens'
+    // log-probabilities. Off, or on the CPU: transformers' arithmetic step by step.
     bool fusedKernels = true;
+    // On GPUs: run a forward pass's operations on tiny stand-ins while the weights load, so that
+    // the first batch does not pay for the libraries' set-up (model/gpu_warm_up.h).
+    bool gpuWarmUp = true;
 };
 
 // The bytes a model of this configuration puts on each placement (see device_map.h).
@@ -129,6 +133,8 @@ public:
     torch::Device layerDevice(int64_t layer) const { return map_.layers.at(static_cast<size_t>(layer)); }
     torch::Device outputDevice() const { return map_.head; } // where logits come out
     torch::ScalarType dtype() const { return options_.dtype; }
+    // Whether the GPU's fused paths are on (LoadOptions::fusedKernels).
+    bool fusedKernels() const { return options_.fusedKernels; }
     int64_t numLayers() const { return config_.numLayers; }
     // Tensors in the checkpoint that no role claimed (reported, never silently dropped).
     const std::vector<std::string>& unusedTensors() const { return unused_; }
@@ -228,9 +234,10 @@ struct LossSum {
 };
 // targetMask [B, T] bool (optional): true where the token at that position is scored; position 0
 // never is. Context-only tokens of strided windows are left out this way. chunkRows: positions
-// converted to float32 at a time (0: on a GPU 4096, so that the float32 copy and log-softmax of
-// [B, T, V] logits are never whole, at most a row of the batch; on the CPU all at once, the
-// reference summation).
+// converted to float32 at a time (0: on a GPU LayerLab's kernels where built (kernels/fused_ops.h:
+// no float32 copy at all, log-probabilities in float32, a fixed summation order), else 4096, so
+// that the float32 copy and log-softmax of [B, T, V] logits are never whole; on the CPU all at
+// once, the reference summation).
 LossSum nextTokenLoss(const torch::Tensor& logits, const torch::Tensor& inputIds,
                       const torch::Tensor& targetMask = {}, int64_t chunkRows = 0);
 

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/out_of_memory.h"
+#include "model/gpu_warm_up.h"
 #include "model/tensor_names.h"
 
 #include <torch/version.h>
@@ -317,6 +318,16 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
         options.loadThreads > 0 ? options.loadThreads : std::min(hardware, 4 * std::max(gpus, 1));
     const int threads = std::max(1, std::min(wanted, static_cast<int>(needs.size())));
     {
+        // Beside the readers: the GPU's one-time costs (gpu_warm_up.h), on the first GPU.
+        std::jthread warmUp; // joined however the block ends
+        if (options.gpuWarmUp)
+            for (const auto& d : m->map_.devices())
+                if (d.is_cuda() && !warmUp.joinable()) {
+                    try {
+                        warmUp = std::jthread([&c, d, &options] { warmUpGpu(c, d, options.dtype); });
+                    } catch (const std::system_error&) {
+                    }
+                }
         std::vector<std::thread> pool;
         for (int t = 1; t < threads; ++t) {
             try {
@@ -328,6 +339,7 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
         work();
         for (auto& t : pool)
             t.join();
+        if (warmUp.joinable()) warmUp.join();
     }
     if (failure) std::rethrow_exception(failure);
     for (const auto& d : m->map_.devices())

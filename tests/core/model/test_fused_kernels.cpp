@@ -70,3 +70,23 @@ TEST(FusedKernels, CpuKeepsTheReferenceArithmeticGpuAgreesWithinTheDtype) {
     const auto b = evaluateLoss(*plain16, windows, LayerMask(10), {4, {}}).loss;
     EXPECT_NEAR(a, b, u * b);
 }
+
+// Adapter training runs the layers above the first removed unit with gradients: the fused paths
+// must leave the gradient of the residual stream as the reference arithmetic gives it.
+TEST(FusedKernels, GradientsFlowThroughTheFusedFeedForward) {
+    torch::manual_seed(6);
+    auto fused = load(torch::kFloat32, true);
+    auto plain = load(torch::kFloat32, false);
+    const auto opt = torch::TensorOptions().device(test::testDevice());
+    const auto start = torch::randn({2, 5, fused->config().hiddenSize}, opt);
+    torch::Tensor grads[2];
+    for (int i = 0; i < 2; ++i) {
+        auto h = start.clone().requires_grad_(true);
+        (i == 0 ? fused : plain)->ffnUpdate(0, h).pow(2).sum().backward();
+        grads[i] = h.grad();
+    }
+    ASSERT_TRUE(grads[0].defined());
+    // Through the residual alone the gradient would be 0 here: the update is all there is.
+    EXPECT_GT(grads[1].abs().max().item<double>(), 0);
+    EXPECT_LE(test::maxDiff(grads[0], grads[1]), 1e-5 * grads[1].abs().max().item<double>());
+}

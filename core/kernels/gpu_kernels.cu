@@ -1,0 +1,330 @@
+#include "kernels/gpu_kernels.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+// Element-wise kernels read and write 16 bytes per access where the pointers and strides allow
+// it (Pack), one element otherwise. Products and sums use __fmul_rn / __fadd_rn so that the
+// compiler cannot contract them into fused multiply-adds: the roundings are those of LibTorch's
+// separate kernels, which transformers runs.
+
+namespace layerlab::gpu {
+namespace {
+
+__device__ __forceinline__ float toFloat(float x) {
+    return x;
+}
+__device__ __forceinline__ float toFloat(__half x) {
+    return __half2float(x);
+}
+__device__ __forceinline__ float toFloat(__nv_bfloat16 x) {
+    return __bfloat162float(x);
+}
+
+template <typename T> __device__ __forceinline__ T fromFloat(float x);
+template <> __device__ __forceinline__ float fromFloat<float>(float x) {
+    return x;
+}
+template <> __device__ __forceinline__ __half fromFloat<__half>(float x) {
+    return __float2half_rn(x);
+}
+template <> __device__ __forceinline__ __nv_bfloat16 fromFloat<__nv_bfloat16>(float x) {
+    return __float2bfloat16_rn(x);
+}
+// x rounded to T and back: where the reference stores an intermediate result.
+template <typename T> __device__ __forceinline__ float rounded(float x) {
+    return toFloat(fromFloat<T>(x));
+}
+
+template <typename T, int N> struct alignas(sizeof(T) * N) Pack { T v[N]; };
+
+template <typename T, int N> __device__ __forceinline__ Pack<T, N> load(const T* p) {
+    return *reinterpret_cast<const Pack<T, N>*>(p);
+}
+template <typename T, int N> __device__ __forceinline__ void store(T* p, const Pack<T, N>& x) {
+    *reinterpret_cast<Pack<T, N>*>(p) = x;
+}
+
+bool aligned(const void* p, int bytes) {
+    return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0;
+}
+
+int64_t blocksFor(int64_t items, int threads) {
+    return (items + threads - 1) / threads;
+}
+
+const char* launched() {
+    const cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? nullptr : cudaGetErrorString(e);
+}
+
+// One item: N consecutive pairs (i, i + D/2) of one head at one position.
+template <typename T, int N> __global__ void rotaryKernel(RotaryArgs a, int64_t items) {
+    const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (item >= items) return;
+    const int64_t half = a.headDim / 2, chunks = half / N, heads = a.qHeads + a.kHeads;
+    const int64_t chunk = item % chunks;
+    int64_t rest = item / chunks;
+    const int64_t head = rest % heads;
+    rest /= heads;
+    const int64_t t = rest % a.positions, b = rest / a.positions;
+    T* x = head < a.qHeads ? static_cast<T*>(a.q) + b * a.qStride[0] + head * a.qStride[1] + t * a.qStride[2]
+                           : static_cast<T*>(a.k) + b * a.kStride[0] + (head - a.qHeads) * a.kStride[1] +
+                                 t * a.kStride[2];
+    const int64_t table = b * a.tableStride[0] + t * a.tableStride[1];
+    const T* cos = static_cast<const T*>(a.cos) + table;
+    const T* sin = static_cast<const T*>(a.sin) + table;
+    const int64_t i = chunk * N;
+    const auto x1 = load<T, N>(x + i), x2 = load<T, N>(x + half + i);
+    const auto c1 = load<T, N>(cos + i), c2 = load<T, N>(cos + half + i);
+    const auto s1 = load<T, N>(sin + i), s2 = load<T, N>(sin + half + i);
+    Pack<T, N> y1, y2;
+#pragma unroll
+    for (int j = 0; j < N; ++j) {
+        const float u = toFloat(x1.v[j]), w = toFloat(x2.v[j]);
+        // rotate_half(x) = cat(-x2, x1): first half x1 cos - x2 sin, second x2 cos + x1 sin.
+        y1.v[j] = fromFloat<T>(__fadd_rn(rounded<T>(__fmul_rn(u, toFloat(c1.v[j]))),
+                                         rounded<T>(__fmul_rn(-w, toFloat(s1.v[j])))));
+        y2.v[j] = fromFloat<T>(__fadd_rn(rounded<T>(__fmul_rn(w, toFloat(c2.v[j]))),
+                                         rounded<T>(__fmul_rn(u, toFloat(s2.v[j])))));
+    }
+    store<T, N>(x + i, y1);
+    store<T, N>(x + half + i, y2);
+}
+
+template <typename T> const char* rotaryTyped(const RotaryArgs& a, cudaStream_t stream) {
+    constexpr int kVector = 16 / sizeof(T);
+    const int64_t half = a.headDim / 2;
+    bool vector = half % kVector == 0;
+    for (const void* p : {static_cast<const void*>(a.q), static_cast<const void*>(a.k), a.cos, a.sin})
+        vector = vector && aligned(p, 16);
+    for (int d = 0; d < 3; ++d)
+        vector = vector && a.qStride[d] % kVector == 0 && a.kStride[d] % kVector == 0;
+    vector = vector && a.tableStride[0] % kVector == 0 && a.tableStride[1] % kVector == 0;
+    const int n = vector ? kVector : 1;
+    const int64_t items = a.batch * a.positions * (a.qHeads + a.kHeads) * (half / n);
+    if (items == 0) return nullptr;
+    constexpr int threads = 256;
+    if (vector)
+        rotaryKernel<T, kVector><<<blocksFor(items, threads), threads, 0, stream>>>(a, items);
+    else
+        rotaryKernel<T, 1><<<blocksFor(items, threads), threads, 0, stream>>>(a, items);
+    return launched();
+}
+
+template <typename T, int N>
+__global__ void siluMulKernel(const T* in, T* out, int64_t inner, int64_t inStride, int64_t items) {
+    const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (item >= items) return;
+    const int64_t chunks = inner / N, row = item / chunks, j = (item % chunks) * N;
+    const auto gate = load<T, N>(in + row * inStride + j), up = load<T, N>(in + row * inStride + inner + j);
+    Pack<T, N> y;
+#pragma unroll
+    for (int i = 0; i < N; ++i) {
+        const float g = toFloat(gate.v[i]);
+        // LibTorch's silu: x / (1 + exp(-x)) in float32, stored in the element type.
+        const float act = rounded<T>(g / (1.0f + expf(-g)));
+        y.v[i] = fromFloat<T>(__fmul_rn(act, toFloat(up.v[i])));
+    }
+    store<T, N>(out + row * inner + j, y);
+}
+
+template <typename T>
+const char* siluMulTyped(const void* in, void* out, int64_t rows, int64_t inner, int64_t inStride,
+                         cudaStream_t stream) {
+    constexpr int kVector = 16 / sizeof(T);
+    const bool vector =
+        inner % kVector == 0 && inStride % kVector == 0 && aligned(in, 16) && aligned(out, 16);
+    const int n = vector ? kVector : 1;
+    const int64_t items = rows * (inner / n);
+    if (items == 0) return nullptr;
+    constexpr int threads = 256;
+    const auto* x = static_cast<const T*>(in);
+    auto* y = static_cast<T*>(out);
+    if (vector)
+        siluMulKernel<T, kVector>
+            <<<blocksFor(items, threads), threads, 0, stream>>>(x, y, inner, inStride, items);
+    else
+        siluMulKernel<T, 1><<<blocksFor(items, threads), threads, 0, stream>>>(x, y, inner, inStride, items);
+    return launched();
+}
+
+// What a part of a row holds: its largest value and the first index of it, and the sum of
+// exp(x - max) over it (an empty part: max -inf, sum 0); a NaN poisons the row.
+struct RowState {
+    float max;
+    float sum;
+    int64_t argmax;
+    bool nan;
+};
+
+__device__ __forceinline__ RowState emptyRow() {
+    return {-INFINITY, 0.0f, INT64_MAX, false};
+}
+
+__device__ __forceinline__ void add(RowState& s, float x, int64_t index) {
+    if (isnan(x)) {
+        s.nan = true;
+        return;
+    }
+    if (x > s.max) {
+        s.sum = s.max == -INFINITY ? 1.0f : s.sum * expf(s.max - x) + 1.0f;
+        s.max = x;
+        s.argmax = index;
+    } else if (x != -INFINITY) {
+        s.sum += expf(x - s.max);
+    }
+}
+
+__device__ __forceinline__ RowState merge(const RowState& a, const RowState& b) {
+    RowState r = emptyRow();
+    r.nan = a.nan || b.nan;
+    if (a.max == -INFINITY && b.max == -INFINITY) return r;
+    r.max = fmaxf(a.max, b.max);
+    r.sum = (a.max == -INFINITY ? 0.0f : a.sum * expf(a.max - r.max)) +
+            (b.max == -INFINITY ? 0.0f : b.sum * expf(b.max - r.max));
+    // torch.argmax: the first index among equal largest values.
+    r.argmax = a.max > b.max         ? a.argmax
+               : b.max > a.max       ? b.argmax
+               : a.argmax < b.argmax ? a.argmax
+                                     : b.argmax;
+    return r;
+}
+
+__device__ __forceinline__ RowState shuffleDown(const RowState& s, int offset) {
+    RowState o = emptyRow();
+    o.max = __shfl_down_sync(0xffffffffu, s.max, offset);
+    o.sum = __shfl_down_sync(0xffffffffu, s.sum, offset);
+    o.argmax = __shfl_down_sync(0xffffffffu, s.argmax, offset);
+    o.nan = __shfl_down_sync(0xffffffffu, static_cast<int>(s.nan), offset) != 0;
+    return o;
+}
+
+// One block per (b, t).
+template <typename T, int N, int Threads> __global__ void logProbKernel(LogProbArgs a) {
+    const int64_t row = blockIdx.x, b = row / a.positions, t = row % a.positions;
+    const T* x = static_cast<const T*>(a.logits) + b * a.logitStride[0] + t * a.logitStride[1];
+    RowState s = emptyRow();
+    for (int64_t j = static_cast<int64_t>(threadIdx.x) * N; j < a.vocab;
+         j += static_cast<int64_t>(Threads) * N) {
+        const auto p = load<T, N>(x + j);
+#pragma unroll
+        for (int i = 0; i < N; ++i)
+            add(s, toFloat(p.v[i]), j + i);
+    }
+    for (int offset = 16; offset > 0; offset /= 2)
+        s = merge(s, shuffleDown(s, offset));
+    __shared__ RowState warps[Threads / 32];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    if (lane == 0) warps[warp] = s;
+    __syncthreads();
+    if (warp != 0) return;
+    s = lane < Threads / 32 ? warps[lane] : emptyRow();
+    for (int offset = 16; offset > 0; offset /= 2)
+        s = merge(s, shuffleDown(s, offset));
+    if (lane != 0) return;
+    const int64_t target = a.targets[b * a.targetStride[0] + t * a.targetStride[1]];
+    float logProb = NAN;
+    if (!s.nan && target >= 0 && target < a.vocab)
+        logProb = __fadd_rn(toFloat(x[target]) - s.max, -logf(s.sum)); // log_softmax: (x - max) - log(sum)
+    a.logProb[row] = logProb;
+    // A row of -inf only: torch.argmax gives 0. (A row with a NaN: torch gives the NaN's index; here false.)
+    if (a.isArgmax) a.isArgmax[row] = !s.nan && (s.argmax == INT64_MAX ? 0 : s.argmax) == target;
+}
+
+template <typename T> const char* logProbTyped(const LogProbArgs& a, cudaStream_t stream) {
+    constexpr int kVector = 16 / sizeof(T), threads = 256;
+    const int64_t rows = a.batch * a.positions;
+    if (rows == 0) return nullptr;
+    const bool vector = a.vocab % kVector == 0 && a.logitStride[0] % kVector == 0 &&
+                        a.logitStride[1] % kVector == 0 && aligned(a.logits, 16);
+    if (vector)
+        logProbKernel<T, kVector, threads><<<rows, threads, 0, stream>>>(a);
+    else
+        logProbKernel<T, 1, threads><<<rows, threads, 0, stream>>>(a);
+    return launched();
+}
+
+// One block; thread i sums the rows i, i + Threads, ... and the tree below is always the same.
+template <int Threads>
+__global__ void negatedMaskedSumKernel(const float* logProb, int64_t positions, int64_t rows,
+                                       const uint8_t* keep, int64_t keepB, int64_t keepT, double* out) {
+    __shared__ double sums[Threads];
+    __shared__ double counts[Threads];
+    double sum = 0, count = 0;
+    for (int64_t r = threadIdx.x; r < rows; r += Threads) {
+        if (keep && !keep[(r / positions) * keepB + (r % positions) * keepT]) continue;
+        sum -= static_cast<double>(logProb[r]);
+        count += 1;
+    }
+    sums[threadIdx.x] = sum;
+    counts[threadIdx.x] = count;
+    __syncthreads();
+    for (int width = Threads / 2; width > 0; width /= 2) {
+        if (static_cast<int>(threadIdx.x) < width) {
+            sums[threadIdx.x] += sums[threadIdx.x + width];
+            counts[threadIdx.x] += counts[threadIdx.x + width];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        out[0] = sums[0];
+        out[1] = counts[0];
+    }
+}
+
+} // namespace
+
+const char* rotaryInPlace(const RotaryArgs& a, void* stream) {
+    const auto s = static_cast<cudaStream_t>(stream);
+    switch (a.type) {
+    case ElementType::Float32:
+        return rotaryTyped<float>(a, s);
+    case ElementType::Float16:
+        return rotaryTyped<__half>(a, s);
+    case ElementType::BFloat16:
+        return rotaryTyped<__nv_bfloat16>(a, s);
+    }
+    return "unknown element type";
+}
+
+const char* siluMul(const void* in, void* out, ElementType type, int64_t rows, int64_t inner,
+                    int64_t inStride, void* stream) {
+    const auto s = static_cast<cudaStream_t>(stream);
+    switch (type) {
+    case ElementType::Float32:
+        return siluMulTyped<float>(in, out, rows, inner, inStride, s);
+    case ElementType::Float16:
+        return siluMulTyped<__half>(in, out, rows, inner, inStride, s);
+    case ElementType::BFloat16:
+        return siluMulTyped<__nv_bfloat16>(in, out, rows, inner, inStride, s);
+    }
+    return "unknown element type";
+}
+
+const char* tokenLogProbs(const LogProbArgs& a, void* stream) {
+    const auto s = static_cast<cudaStream_t>(stream);
+    switch (a.type) {
+    case ElementType::Float32:
+        return logProbTyped<float>(a, s);
+    case ElementType::Float16:
+        return logProbTyped<__half>(a, s);
+    case ElementType::BFloat16:
+        return logProbTyped<__nv_bfloat16>(a, s);
+    }
+    return "unknown element type";
+}
+
+const char* negatedMaskedSum(const float* logProb, int64_t batch, int64_t positions, const uint8_t* keep,
+                             const int64_t keepStride[2], double* out, void* stream) {
+    constexpr int threads = 1024;
+    negatedMaskedSumKernel<threads><<<1, threads, 0, static_cast<cudaStream_t>(stream)>>>(
+        logProb, positions > 0 ? positions : 1, batch * positions, keep, keep ? keepStride[0] : 0,
+        keep ? keepStride[1] : 0, out);
+    return launched();
+}
+
+} // namespace layerlab::gpu
