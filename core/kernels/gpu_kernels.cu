@@ -278,44 +278,38 @@ __global__ void negatedMaskedSumKernel(const float* logProb, int64_t positions, 
 
 } // namespace
 
-const char* rotaryInPlace(const RotaryArgs& a, void* stream) {
-    const auto s = static_cast<cudaStream_t>(stream);
-    switch (a.type) {
+namespace {
+
+// Calls f with a value of the C++ type of `type` (only its type matters).
+template <typename F> const char* withElementType(ElementType type, F&& f) {
+    switch (type) {
     case ElementType::Float32:
-        return rotaryTyped<float>(a, s);
+        return f(float{});
     case ElementType::Float16:
-        return rotaryTyped<__half>(a, s);
+        return f(__half{});
     case ElementType::BFloat16:
-        return rotaryTyped<__nv_bfloat16>(a, s);
+        return f(__nv_bfloat16{});
     }
     return "unknown element type";
+}
+
+} // namespace
+
+const char* rotaryInPlace(const RotaryArgs& a, void* stream) {
+    return withElementType(
+        a.type, [&](auto x) { return rotaryTyped<decltype(x)>(a, static_cast<cudaStream_t>(stream)); });
 }
 
 const char* siluMul(const void* in, void* out, ElementType type, int64_t rows, int64_t inner,
                     int64_t inStride, void* stream) {
-    const auto s = static_cast<cudaStream_t>(stream);
-    switch (type) {
-    case ElementType::Float32:
-        return siluMulTyped<float>(in, out, rows, inner, inStride, s);
-    case ElementType::Float16:
-        return siluMulTyped<__half>(in, out, rows, inner, inStride, s);
-    case ElementType::BFloat16:
-        return siluMulTyped<__nv_bfloat16>(in, out, rows, inner, inStride, s);
-    }
-    return "unknown element type";
+    return withElementType(type, [&](auto x) {
+        return siluMulTyped<decltype(x)>(in, out, rows, inner, inStride, static_cast<cudaStream_t>(stream));
+    });
 }
 
 const char* tokenLogProbs(const LogProbArgs& a, void* stream) {
-    const auto s = static_cast<cudaStream_t>(stream);
-    switch (a.type) {
-    case ElementType::Float32:
-        return logProbTyped<float>(a, s);
-    case ElementType::Float16:
-        return logProbTyped<__half>(a, s);
-    case ElementType::BFloat16:
-        return logProbTyped<__nv_bfloat16>(a, s);
-    }
-    return "unknown element type";
+    return withElementType(
+        a.type, [&](auto x) { return logProbTyped<decltype(x)>(a, static_cast<cudaStream_t>(stream)); });
 }
 
 const char* negatedMaskedSum(const float* logProb, int64_t batch, int64_t positions, const uint8_t* keep,
