@@ -7,16 +7,17 @@
 // usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl
 //        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16] [--kernels fused|reference]
 //        [--mc-pad N] [--prewarm-gib G] [--prewarm-forward 0|1] [--parts perplexity,multiple_choice]
-//        [--profile DIR] [--warm-up 0|1] [--sdpa cudnn|flash]
+//        [--profile DIR] [--warm-up 0|1] [--sdpa auto|cudnn|flash]
 // --prewarm-gib G: before the first pass, take G GiB from the GPU allocator and give it back (it
 // stays reserved); --prewarm-forward 1: one forward pass of 64 tokens first. Each pass also
 // prints the seconds at which each batch ended (batch_s), to see where a first pass loses time.
 // --profile DIR: LibTorch's profiler (Kineto) records each perplexity pass, CPU and GPU, as a
 // Chrome trace, DIR/perplexity_pass1.json, DIR/multiple_choice_pass1.json and so on (LibTorch 2
-// with CUDA; bench/profile_summary.py sums them up). --sdpa flash: attention by LibTorch's
-// FlashAttention instead of cuDNN's. --warm-up 0: load without the GPU warm-up beside the
-// loading threads (LoadOptions::gpuWarmUp).
+// with CUDA; bench/profile_summary.py sums them up). --sdpa sets LAYERLAB_ATTENTION (default: its
+// value in the environment, else auto, the attention kernel chosen per call, as the CLI does). --warm-up 0:
+// load without the GPU warm-up beside the loading threads (LoadOptions::gpuWarmUp).
 
+#include "bench_options.h"
 #include "common/attention_backend.h"
 #include "common/gpu_allocator.h"
 #include "data/dataset.h"
@@ -33,7 +34,9 @@
 #define LAYERLAB_BENCH_PROFILER 1
 #endif
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -70,24 +73,36 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
+    const char* usage =
+        "usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl [--device D] [--dtype T] [--batch B] "
+        "[--mc-batch B] [--kernels fused|reference] [--mc-pad N] [--prewarm-gib G] "
+        "[--prewarm-forward 0|1] [--parts perplexity,multiple_choice] [--profile DIR] "
+        "[--warm-up 0|1] [--sdpa auto|cudnn|flash]";
     if (argc < 4) {
-        std::cerr << "usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl [--device D] [--dtype T] [--batch B] "
-                     "[--mc-batch B] [--kernels fused|reference] [--mc-pad N]\n";
+        std::cerr << usage << "\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {
-        {"device", "cuda"},   {"dtype", "bf16"},        {"batch", "8"},
-        {"mc-batch", "16"},   {"kernels", "fused"},     {"mc-pad", "0"},
-        {"prewarm-gib", "0"}, {"prewarm-forward", "0"}, {"parts", "perplexity,multiple_choice"},
-        {"profile", ""},      {"warm-up", "1"},         {"sdpa", "cudnn"}};
-    for (int i = 4; i + 1 < argc; i += 2)
-        opt[std::string(argv[i]).substr(2)] = argv[i + 1];
+    auto opt = bench::parseOptions(
+        argc, argv, 4,
+        {{"device", "cuda"},
+         {"dtype", "bf16"},
+         {"batch", "8"},
+         {"mc-batch", "16"},
+         {"kernels", "fused"},
+         {"mc-pad", "0"},
+         {"prewarm-gib", "0"},
+         {"prewarm-forward", "0"},
+         {"parts", "perplexity,multiple_choice"},
+         {"profile", ""},
+         {"warm-up", "1"},
+         {"sdpa", std::getenv("LAYERLAB_ATTENTION") ? std::getenv("LAYERLAB_ATTENTION") : "auto"}},
+        usage);
     useExpandableGpuSegments(); // as the CLI and the workbench do
-    chooseAttentionBackend();   // LAYERLAB_ATTENTION, as the CLI and the workbench do
-#if TORCH_VERSION_MAJOR >= 2
-    // LibTorch picks cuDNN's attention on Hopper where it can; flash: its own FlashAttention.
-    if (opt["sdpa"] == "flash") at::globalContext().setSDPUseCuDNN(false);
-#endif
+    setenv("LAYERLAB_ATTENTION", opt["sdpa"].c_str(), 1);
+    if (const auto warning = chooseAttentionBackend(); !warning.empty()) { // as the CLI and the workbench do
+        std::cerr << "bench_eval: " << warning << "\n";
+        return 2;
+    }
     try {
         LoadOptions load{parseDevice(opt["device"]), parseDtype(opt["dtype"])};
         load.fusedKernels = opt["kernels"] != "reference";
@@ -112,6 +127,13 @@ int main(int argc, char** argv) {
             torch::InferenceMode inference;
             model->forward(torch::zeros({1, 64}, torch::kInt64), mask).cpu();
         }
+        // LibTorch's allocator since the process began (nvidia-smi adds the context and libraries).
+        const auto allocatorPeaks = [&] {
+            const auto d = model->device();
+            const auto p = gpuMemoryPeaks(d.is_cuda() ? std::max<int>(d.index(), 0) : 0);
+            return nlohmann::json{{"allocated", static_cast<double>(p.allocated) / (1 << 20)},
+                                  {"reserved", static_cast<double>(p.reserved) / (1 << 20)}};
+        };
         // Seconds since the pass began at each progress report (one per batch).
         std::vector<double> marks;
         auto start = std::chrono::steady_clock::now();
@@ -140,7 +162,8 @@ int main(int argc, char** argv) {
                                         {"loss", r.loss},
                                         {"seconds", r.seconds},
                                         {"tokens_per_s", r.tokensPerSecond},
-                                        {"batch_s", marks}}
+                                        {"batch_s", marks},
+                                        {"allocator_peak_mib", allocatorPeaks()}}
                       << std::endl;
         }
         for (int pass = 1; choice && pass <= 2; ++pass) {
@@ -159,7 +182,8 @@ int main(int argc, char** argv) {
                                         {"tokens", r.tokens},
                                         {"seconds", r.seconds},
                                         {"tokens_per_s", r.tokensPerSecond},
-                                        {"batch_s", marks}}
+                                        {"batch_s", marks},
+                                        {"allocator_peak_mib", allocatorPeaks()}}
                       << std::endl;
         }
     } catch (const std::exception& e) {

@@ -5,14 +5,12 @@
 // usage: bench_forward MODEL_DIR [--device cuda | --devices cuda:0,cuda:1] [--dtype bf16] [--batch 8]
 //                     [--seq 2048] [--iters 5] [--load-threads 0]
 
+#include "bench_options.h"
+#include "common/gpu_allocator.h"
 #include "model/checkpoint.h"
 #include "model/device.h"
 #include "model/device_map.h"
 #include "model/model.h"
-
-#ifdef LAYERLAB_HAS_C10_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 
 #include <nlohmann/json.hpp>
 
@@ -29,15 +27,10 @@ void sync(const std::vector<torch::Device>& devices) {
         if (d.is_cuda()) torch::cuda::synchronize(d.index());
 }
 
-// Peak bytes LibTorch's allocator held on a GPU since the last reset; -1 where unknown.
+// Peak bytes LibTorch's allocator held on a GPU; -1 where unknown.
 double peakGiB(const torch::Device& d) {
-#ifdef LAYERLAB_HAS_C10_CUDA
     if (!d.is_cuda()) return -1;
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index());
-    return static_cast<double>(stats.allocated_bytes[0].peak) / (1ull << 30); // [0]: StatType::AGGREGATE
-#else
-    return -1;
-#endif
+    return static_cast<double>(gpuMemoryPeaks(d.index()).allocated) / (1ull << 30);
 }
 double since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
@@ -45,19 +38,25 @@ double since(Clock::time_point t) {
 } // namespace
 
 int main(int argc, char** argv) {
+    const char* usage =
+        "usage: bench_forward MODEL_DIR [--device D | --devices LIST] [--dtype T] [--batch B] "
+        "[--seq T] [--iters N] [--load-threads N]";
     if (argc < 2) {
-        std::cerr << "usage: bench_forward MODEL_DIR [--device D | --devices LIST] [--dtype T] [--batch B] "
-                     "[--seq T] "
-                     "[--iters N] [--load-threads N]\n";
+        std::cerr << usage << "\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {{"device", "cuda"}, {"dtype", "bf16"}, {"batch", "8"},
-                                              {"seq", "2048"},    {"iters", "5"},    {"load-threads", "0"}};
-    for (int i = 2; i + 1 < argc; i += 2)
-        opt[std::string(argv[i]).substr(2)] = argv[i + 1];
+    auto opt = bench::parseOptions(argc, argv, 2,
+                                   {{"device", "cuda"},
+                                    {"devices", ""},
+                                    {"dtype", "bf16"},
+                                    {"batch", "8"},
+                                    {"seq", "2048"},
+                                    {"iters", "5"},
+                                    {"load-threads", "0"}},
+                                   usage);
     try {
         LoadOptions load;
-        if (opt.count("devices"))
+        if (!opt["devices"].empty())
             load.devices = parseDeviceList(opt["devices"]);
         else
             load.device = parseDevice(opt["device"]);

@@ -4,8 +4,11 @@
 // Prints one JSON object per pass; bench/run_side_by_side.sh compares with transformers' generate.
 //
 // usage: bench_generate MODEL_DIR PROMPT [--device cuda] [--dtype bf16] [--batch 1]
-//        [--new-tokens 128] [--steps auto,fixed,dynamic] [--passes 3]
+//        [--new-tokens 128] [--steps auto,fixed,dynamic] [--passes 3] [--warm-up 0|1]
+// --warm-up 0: load without the GPU warm-up beside the loading threads (LoadOptions::gpuWarmUp).
+// Each pass also prints the peaks of LibTorch's allocator so far (allocator_peak_mib).
 
+#include "bench_options.h"
 #include "common/attention_backend.h"
 #include "common/gpu_allocator.h"
 #include "eval/generation.h"
@@ -14,30 +17,44 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <sstream>
 
 using namespace layerlab;
 
+namespace {
+constexpr double mib = 1024.0 * 1024.0;
+// The allocator's peaks on the model's GPU (its first, on a split model).
+GpuMemoryPeaks peaks(const torch::Device& d) {
+    return gpuMemoryPeaks(d.is_cuda() ? std::max<int>(d.index(), 0) : 0);
+}
+} // namespace
+
 int main(int argc, char** argv) {
+    const char* usage = "usage: bench_generate MODEL_DIR PROMPT [--device D] [--dtype T] [--batch B] "
+                        "[--new-tokens N] [--steps auto,fixed,dynamic] [--passes P] [--warm-up 0|1]";
     if (argc < 3) {
-        std::cerr << "usage: bench_generate MODEL_DIR PROMPT [--device D] [--dtype T] [--batch B] "
-                     "[--new-tokens N] [--steps auto,fixed,dynamic] [--passes P]\n";
+        std::cerr << usage << "\n";
         return 2;
     }
-    std::map<std::string, std::string> opt = {{"device", "cuda"},
-                                              {"dtype", "bf16"},
-                                              {"batch", "1"},
-                                              {"new-tokens", "128"},
-                                              {"steps", "auto,fixed,dynamic"},
-                                              {"passes", "3"}};
-    for (int i = 3; i + 1 < argc; i += 2)
-        opt[std::string(argv[i]).substr(2)] = argv[i + 1];
+    auto opt = bench::parseOptions(argc, argv, 3,
+                                   {{"device", "cuda"},
+                                    {"dtype", "bf16"},
+                                    {"batch", "1"},
+                                    {"new-tokens", "128"},
+                                    {"steps", "auto,fixed,dynamic"},
+                                    {"passes", "3"},
+                                    {"warm-up", "1"}},
+                                   usage);
     useExpandableGpuSegments(); // as the CLI and the workbench do
-    chooseAttentionBackend();
+    if (const auto warning = chooseAttentionBackend(); !warning.empty())
+        std::cerr << "bench_generate: " << warning << "\n";
     try {
-        auto model = Model::load(argv[1], {parseDevice(opt["device"]), parseDtype(opt["dtype"])});
+        LoadOptions load{parseDevice(opt["device"]), parseDtype(opt["dtype"])};
+        load.gpuWarmUp = opt["warm-up"] != "0";
+        auto model = Model::load(argv[1], load);
         const auto tokenizer = Tokenizer::load(argv[1]);
         const auto prompt = tokenizer.encode(argv[2], true);
         const auto batch = std::stoll(opt["batch"]);
@@ -69,7 +86,10 @@ int main(int argc, char** argv) {
                     {"tokens_per_s", r.tokensPerSecond},
                     {"decode_tokens_per_s",
                      decodeSeconds > 0 ? static_cast<double>(batch) * (n - 1) / decodeSeconds : 0.0},
-                    {"head", head}};
+                    {"head", head},
+                    {"allocator_peak_mib",
+                     {{"allocated", static_cast<double>(peaks(model->device()).allocated) / mib},
+                      {"reserved", static_cast<double>(peaks(model->device()).reserved) / mib}}}};
                 if (!r.graphError.empty()) j["cuda_graph_error"] = r.graphError;
                 std::cout << j << std::endl;
             }

@@ -9,15 +9,12 @@
 //   (workbench_session.png) go to OUT_DIR. STEPS (see main) runs some steps only; TOGGLES sets
 //   the number of toggles (8). Results go to bench/results/workbench_*.md.
 
+#include "common/gpu_allocator.h"
 #include "common/host_allocator.h"
 #include "cost/cost_panel.h"
 #include "export/report_export.h"
 #include "report/report_controller.h"
 #include "workbench_probe.h"
-
-#ifdef LAYERLAB_HAS_C10_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 
 #include <QApplication>
 #include <QDir>
@@ -41,23 +38,13 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 // Peak bytes held by LibTorch's CUDA allocator since the last reset; -1 off the GPU.
 double peakGpuGiB(const QString& device) {
-#ifdef LAYERLAB_HAS_C10_CUDA
     if (!device.startsWith(QStringLiteral("cuda"))) return -1;
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
-    return static_cast<double>(stats.allocated_bytes[0].peak) / kGiB; // [0]: StatType::AGGREGATE
-#else
-    (void)device;
-    return -1;
-#endif
+    return static_cast<double>(gpuMemoryPeaks(0).allocated) / kGiB;
 }
 
 // Only once the model is on the GPU: before its first allocation the allocator has no device.
 void resetPeakGpu(const QString& device) {
-#ifdef LAYERLAB_HAS_C10_CUDA
-    if (device.startsWith(QStringLiteral("cuda"))) c10::cuda::CUDACachingAllocator::resetPeakStats(0);
-#else
-    (void)device;
-#endif
+    if (device.startsWith(QStringLiteral("cuda"))) resetGpuMemoryPeaks(0);
 }
 
 double safetensorsGiB(const QString& dir) {

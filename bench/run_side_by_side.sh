@@ -11,6 +11,10 @@
 #   decode_batch1/16   `eval --generate` (--generate-batch 16), 128 new tokens, cold   vs greedy generate, cold
 #   decode_warm_batch1/16  bench_generate's third pass (CUDA graphs; the dynamic steps' too)
 #                      vs generate's second call in one process
+#   drop_one_kl        LayerLab alone: drop-one under --value-function kl and logit_l2 (not in the
+#                      default PARTS)
+#   decode_memory      LayerLab alone: batch-1 decoding's peak memory with CUDA graphs or dynamic
+#                      steps, with and without the GPU warm-up (not in the default PARTS)
 # Per part and engine: seconds (computation only, each engine's own timer), tokens/s or blocks/s,
 # the process's wall time, and its peak GPU memory (nvidia-smi every 50 ms, minus the idle value).
 # On a GPU machine, from the repository root, after tools/device_build.sh:
@@ -128,6 +132,16 @@ for part in $parts; do
     measure tf_drop tf --part drop_one_blocks --data "$data" --batch 8
     emit drop_one_blocks transformers-sdpa "$work/tf_drop.out" \
       "dict(j, scores_max_abs_diff=diff(j['scores'], ref['scores']['drop_loss']))" "$work/ll_drop.json" ;;
+  drop_one_kl)
+    # LayerLab alone: drop-one under KL(p_full || p) and under the logit L2 distance, whose float32
+    # logits go a chunk of positions at a time (compare the peak with drop_one_blocks').
+    for value in kl logit_l2; do
+      measure ll_drop_$value ll "$cli" importance --model "$ckpt" --data "$data" --seq-len 0 --device cuda \
+        --dtype bf16 --batch-size 8 --quiet --metrics drop_loss --value-function $value --granularity block \
+        --json "$work/ll_drop_$value.json"
+      emit drop_one_$value layerlab "$work/ll_drop_$value.json" \
+        "dict(seconds=j['elapsed_s'], blocks=j['num_layers'], blocks_per_s=j['num_layers'] / j['elapsed_s'])"
+    done ;;
   decode)
     # As a user runs it: one CLI call, cold; then bench_generate's warm passes in one process.
     for b in 1 16; do
@@ -141,12 +155,23 @@ for part in $parts; do
       emit decode_warm_batch$b layerlab "$work/ll_gen$b.out" \
         "dict(seconds=rows[2]['seconds'], tokens_per_s=rows[2]['tokens_per_s'], first_token_s=rows[2]['first_token_s'],
               decode_tokens_per_s=rows[2]['decode_tokens_per_s'], steps=rows[2]['steps'], head=rows[2]['head'],
-              dynamic_tokens_per_s=rows[5]['tokens_per_s'], dynamic_decode_tokens_per_s=rows[5]['decode_tokens_per_s'])"
+              dynamic_tokens_per_s=rows[5]['tokens_per_s'], dynamic_decode_tokens_per_s=rows[5]['decode_tokens_per_s'],
+              allocator_peak_mib=rows[5].get('allocator_peak_mib'))"
       measure tf_dec$b tf --part decode --prompt "$prompt" --batch $b --max-new-tokens 128
       emit decode_batch$b transformers-sdpa "$work/tf_dec$b.out" "j"
       emit decode_warm_batch$b transformers-sdpa "$work/tf_dec$b.out" \
         "dict(seconds=j['warm_s'], tokens_per_s=j['warm_tokens_per_s'], first_token_s=j['first_token_s'],
               decode_tokens_per_s=j['decode_tokens_per_s'], head=j['head'])"
+    done ;;
+  decode_memory)
+    # Where batch-1 decoding's peak comes from: one pass of each way of stepping, with and without
+    # the GPU warm-up, each in its own process (nvidia-smi's peak beside the allocator's).
+    for way in "auto 1" "auto 0" "dynamic 0"; do
+      set -- $way
+      measure ll_mem_$1_$2 ll "$build/bench/bench_generate" "$ckpt" "$prompt" --batch 1 --new-tokens 128 \
+        --steps $1 --passes 1 --warm-up $2
+      emit decode_memory_$1_warm_up$2 layerlab "$work/ll_mem_$1_$2.out" \
+        "dict(steps=j['steps'], tokens_per_s=j['tokens_per_s'], allocator_peak_mib=j.get('allocator_peak_mib'))"
     done ;;
   *) echo "unknown part '$part'" >&2; exit 2 ;;
   esac

@@ -58,6 +58,13 @@ for part, e in parts.items():
     for k in ("first_token_s", "decode_tokens_per_s", "dynamic_decode_tokens_per_s"):
         if (ll and k in ll) or (tf and k in tf):
             checks.append(f"{k} {number(ll, k, '.4g')} / {number(tf, k, '.4g')}")
+    # The allocators' own peaks (nvidia-smi's adds the CUDA context and the libraries' memory).
+    la = (ll or {}).get("allocator_peak_mib") or {}
+    if la or (tf and "max_memory_reserved_mib" in tf):
+        fmt = lambda v: f"{v:,.0f}" if v is not None else "n/a"
+        checks.append(f"allocator peak MiB allocated / reserved {fmt(la.get('allocated'))} / "
+                      f"{fmt(la.get('reserved'))} against {fmt((tf or {}).get('max_memory_allocated_mib'))} / "
+                      f"{fmt((tf or {}).get('max_memory_reserved_mib'))}")
     if ll and "steps" in ll:
         checks.append(f"steps {ll['steps']}")
     if ll and tf and "head" in ll and "head" in tf:

@@ -175,6 +175,7 @@ def main():
             r = decode(model, a.model, a.prompt, batch, a.max_new_tokens)
     print(json.dumps({"engine": "transformers-sdpa", "part": part, "batch": batch, **r, "load_s": load_s,
                       "max_memory_allocated_mib": torch.cuda.max_memory_allocated() / 2**20,
+                      "max_memory_reserved_mib": torch.cuda.max_memory_reserved() / 2**20,
                       "transformers": transformers.__version__, "torch": torch.__version__}), flush=True)
 
 

@@ -93,7 +93,8 @@ Ctrl-C stops a running command cleanly; a second Ctrl-C ends it at once.
 int main(int argc, char** argv) {
     layerlab::keepFreedHostMemory();
     layerlab::useExpandableGpuSegments();
-    layerlab::chooseAttentionBackend();
+    if (const auto warning = layerlab::chooseAttentionBackend(); !warning.empty())
+        std::fprintf(stderr, "layerlab-cli: %s\n", warning.c_str());
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::fputs(kUsage, args.empty() ? stderr : stdout);

@@ -128,7 +128,8 @@ void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
 int main(int argc, char** argv) {
     layerlab::keepFreedHostMemory();
     layerlab::useExpandableGpuSegments();
-    layerlab::chooseAttentionBackend();
+    if (const auto warning = layerlab::chooseAttentionBackend(); !warning.empty())
+        std::cerr << "layerlab: " << warning << "\n";
     QApplication app(argc, argv);
     QApplication::setApplicationName("LayerLab");
     QApplication::setOrganizationName("LayerLab");

@@ -4,6 +4,8 @@
 // size on the first pass; with expandable segments it grows one segment in place instead, and
 // fragments less. Called once at the start of each program, before CUDA is used.
 
+#include <cstdint>
+
 namespace layerlab {
 
 // Sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True unless the variable is already set (the
@@ -14,5 +16,17 @@ void useExpandableGpuSegments();
 // needs some for new streams and library handles (a CUDA graph's recording stream, say) and cannot
 // take it from the cache. A no-op without CUDA.
 void releaseCachedGpuMemory();
+
+// The allocator's peaks on one GPU since the process started, in bytes: what tensors held and
+// what it took from the driver. Beside nvidia-smi's figure (which adds the CUDA context and the
+// libraries' own memory) it tells where a program's peak comes from. Zeros without CUDA.
+struct GpuMemoryPeaks {
+    int64_t allocated = 0;
+    int64_t reserved = 0;
+};
+GpuMemoryPeaks gpuMemoryPeaks(int device = 0);
+
+// Starts the peaks again from what is held now. A no-op without CUDA or before the first allocation.
+void resetGpuMemoryPeaks(int device = 0);
 
 } // namespace layerlab

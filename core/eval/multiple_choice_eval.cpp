@@ -1,5 +1,6 @@
 #include "eval/multiple_choice_eval.h"
 
+#include "common/attention_backend.h"
 #include "common/error.h"
 #include "common/out_of_memory.h"
 #include "kernels/fused_ops.h"
@@ -7,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
+#include <utility>
 
 namespace layerlab {
 
@@ -131,6 +134,7 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
                                             const MultipleChoiceEvalOptions& options,
                                             const Progress& progress) try {
     if (task.items.empty()) throw Error("task '" + task.name + "' has no items");
+    if (options.batchSize < 1) throw Error("the batch size must be at least 1");
     MultipleChoiceResult result;
     result.task = task.name;
     result.items = static_cast<int64_t>(task.items.size());
@@ -152,24 +156,37 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     // and an out-of-memory error comes at once rather than at the end.
     std::stable_sort(requests.begin(), requests.end(),
                      [](const Request& a, const Request& b) { return a.ids.size() > b.ids.size(); });
-    torch::InferenceMode inference;
-    const auto start = std::chrono::steady_clock::now();
     const int64_t total = static_cast<int64_t>(requests.size());
-    for (int64_t b = 0; b < total; b += options.batchSize) {
-        progress.checkCancelled();
-        const int64_t n = std::min(options.batchSize, total - b);
+    // Right padding: with causal attention no real position ever sees a pad token. The fed length
+    // (the batch's longest - 1) is rounded up to the multiple, within the model's length.
+    const int64_t multiple = options.lengthMultiple > 0 ? options.lengthMultiple
+                             : model.device().is_cuda() ? 16
+                                                        : 1;
+    auto fedLength = [&](int64_t b, int64_t n) {
         int64_t longest = 0;
         for (int64_t r = 0; r < n; ++r)
             longest = std::max<int64_t>(
                 longest, static_cast<int64_t>(requests[static_cast<size_t>(b + r)].ids.size()));
-        // Right padding: with causal attention no real position ever sees a pad token. The fed
-        // length (longest - 1) is rounded up to the multiple, within the model's length.
-        const int64_t multiple = options.lengthMultiple > 0 ? options.lengthMultiple
-                                 : model.device().is_cuda() ? 16
-                                                            : 1;
-        const int64_t fed = std::min(((longest - 1 + multiple - 1) / multiple) * multiple,
-                                     std::max(longest - 1, maxLengthOf(model)));
-        longest = fed + 1;
+        return std::min(((longest - 1 + multiple - 1) / multiple) * multiple,
+                        std::max(longest - 1, maxLengthOf(model)));
+    };
+    std::set<std::pair<int64_t, int64_t>> shapes;
+    int64_t fedTokens = 0;
+    for (int64_t b = 0; b < total; b += options.batchSize) {
+        const int64_t n = std::min(options.batchSize, total - b), fed = fedLength(b, n);
+        shapes.insert({n, fed});
+        fedTokens += n * fed;
+    }
+    // Batches of many lengths: FlashAttention, which plans no shape (attention_backend.h).
+    const AttentionKernelScope attention(attentionKernelFor(fedTokens, static_cast<int64_t>(shapes.size())),
+                                         model.device().is_cuda());
+
+    torch::InferenceMode inference;
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t b = 0; b < total; b += options.batchSize) {
+        progress.checkCancelled();
+        const int64_t n = std::min(options.batchSize, total - b);
+        const int64_t longest = fedLength(b, n) + 1;
         auto ids = torch::zeros({n, longest}, torch::kInt64);
         for (int64_t r = 0; r < n; ++r) {
             const auto& q = requests[static_cast<size_t>(b + r)].ids;

@@ -29,13 +29,17 @@ ValueFunction parseValueFunction(std::string_view name) {
 }
 
 BatchScorer::BatchScorer(ValueFunction function, const Model& model, const ImportanceBatch& batch,
-                         const torch::Tensor& fullLogits)
+                         const torch::Tensor& fullLogits, int64_t chunkRows)
     : function_(function), batch_(&batch) {
     if (function == ValueFunction::Loss || function == ValueFunction::TaskLoss) return;
     torch::InferenceMode inference;
-    auto full = fullLogits.defined() ? fullLogits : model.forward(batch.ids, LayerMask(model.numLayers()));
-    full = full.to(torch::kFloat32);
-    reference_ = function == ValueFunction::Kl ? torch::log_softmax(full, -1) : full;
+    reference_ = fullLogits.defined() ? fullLogits : model.forward(batch.ids, LayerMask(model.numLayers()));
+    const int64_t rows = reference_.numel() / reference_.size(-1);
+    chunkRows_ = chunkRows > 0 ? chunkRows : reference_.is_cuda() ? 2048 : rows;
+    if (chunkRows_ >= rows) {
+        auto full = reference_.to(torch::kFloat32);
+        wholeReference_ = function == ValueFunction::Kl ? torch::log_softmax(full, -1) : full;
+    }
     // Position p predicts token p + 1: from the first scored target's predictor to the end.
     const int64_t T = batch.targets.size(1);
     auto predicts =
@@ -46,16 +50,29 @@ BatchScorer::BatchScorer(ValueFunction function, const Model& model, const Impor
 LossSum BatchScorer::operator()(const torch::Tensor& logits) const {
     if (function_ == ValueFunction::Loss || function_ == ValueFunction::TaskLoss)
         return nextTokenLoss(logits, batch_->ids, batch_->targets);
-    auto x = logits.to(torch::kFloat32);
-    torch::Tensor each; // [B, T]
-    if (function_ == ValueFunction::LogitL2) {
-        each = (x - reference_).norm(2, -1);
-    } else {
-        auto logp = torch::log_softmax(x, -1);
-        each = (reference_.exp() * (reference_ - logp)).sum(-1);
+    const int64_t V = logits.size(-1);
+    const auto rows = logits.reshape({-1, V});
+    const int64_t N = rows.size(0);
+    // Per position, in float32, a chunk of positions at a time. On the CPU one chunk holds the
+    // batch and the bits are those of the whole tensor; on a GPU the reductions may split their
+    // work differently by chunk, within float32 rounding.
+    auto each = torch::empty({N}, rows.options().dtype(torch::kFloat32));
+    for (int64_t r = 0; r < N; r += chunkRows_) {
+        const int64_t n = std::min(chunkRows_, N - r);
+        const auto x = rows.narrow(0, r, n).to(torch::kFloat32);
+        auto full = wholeReference_.defined()
+                        ? wholeReference_.reshape({-1, V}).to(logits.device())
+                        : reference_.reshape({-1, V}).narrow(0, r, n).to(logits.device(), torch::kFloat32);
+        if (function_ == ValueFunction::LogitL2) {
+            each.narrow(0, r, n).copy_((x - full).norm(2, -1));
+        } else {
+            if (!wholeReference_.defined()) full = torch::log_softmax(full, -1);
+            each.narrow(0, r, n).copy_((full.exp() * (full - torch::log_softmax(x, -1))).sum(-1));
+        }
     }
-    return {each.masked_select(positions_).to(torch::kFloat64).sum().item<double>(),
-            positions_.sum().item<int64_t>()};
+    const auto positions = positions_.to(logits.device());
+    return {each.view(positions.sizes()).masked_select(positions).to(torch::kFloat64).sum().item<double>(),
+            positions.sum().item<int64_t>()};
 }
 
 } // namespace layerlab

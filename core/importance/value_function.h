@@ -31,15 +31,22 @@ ValueFunction parseValueFunction(std::string_view name); // throws Error for an 
 class BatchScorer {
 public:
     // fullLogits: the unmasked model's logits for this batch, if the caller has them already
-    // (otherwise they are computed here when the function needs them).
+    // (otherwise they are computed here when the function needs them). chunkRows: positions
+    // whose float32 logits and log-probabilities exist at once (0: 2048 on a GPU, where the
+    // [batch, T, vocab] float32 tensors would take 2 GiB each for 8 x 2048 positions of a 32k
+    // vocabulary; all on the CPU, whose results stay the same bits as ever).
     BatchScorer(ValueFunction function, const Model& model, const ImportanceBatch& batch,
-                const torch::Tensor& fullLogits = {});
+                const torch::Tensor& fullLogits = {}, int64_t chunkRows = 0);
     LossSum operator()(const torch::Tensor& logits) const;
 
 private:
     ValueFunction function_;
     const ImportanceBatch* batch_;
-    torch::Tensor reference_; // float32: full logits (logit_l2) or full log-probabilities (kl)
+    torch::Tensor reference_; // the full model's logits, in the model's dtype
+    // Where one chunk covers the batch (the CPU): the float32 reference computed once, the full
+    // logits (logit_l2) or log-probabilities (kl), as the scores were always computed there.
+    torch::Tensor wholeReference_;
+    int64_t chunkRows_ = 0;
     torch::Tensor positions_; // [B, T] bool: positions the distances average over
 };
 

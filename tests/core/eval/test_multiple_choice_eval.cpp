@@ -34,6 +34,17 @@ TEST(MultipleChoiceEval, PaddingDoesNotChangeScores) {
     }
 }
 
+TEST(MultipleChoiceEval, ABatchSizeBelowOneIsRefused) {
+    auto model = Model::load(demoDir(), {torch::kCPU, torch::kFloat32});
+    const auto tokenizer = Tokenizer::load(demoDir());
+    MultipleChoiceOptions o;
+    o.maxItems = 2;
+    const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+    for (int64_t batch : {0, -3})
+        EXPECT_THROW(evaluateMultipleChoice(*model, tokenizer, task, LayerMask(model->numLayers()), {batch}),
+                     Error);
+}
+
 TEST(MultipleChoiceEval, AnswerWindowsScoreTheRightAnswers) {
     auto model = Model::load(demoDir(), {torch::kCPU, torch::kFloat32});
     const auto tokenizer = Tokenizer::load(demoDir());

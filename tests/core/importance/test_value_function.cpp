@@ -77,3 +77,29 @@ TEST(ValueFunction, NamesRoundTrip) {
     EXPECT_EQ(metricName("shapley", ValueFunction::Loss), "shapley");
     EXPECT_EQ(metricName("present_absent", ValueFunction::TaskLoss), "present_absent_task_loss");
 }
+
+// A chunk of positions at a time gives each position what the whole tensor gives it, with the
+// scored positions starting inside a chunk.
+TEST(ValueFunction, DistancesChunkedByPositionEqualTheWholeBatch) {
+    auto model = Model::load(test::referenceDir("llama_gqa"), {test::testDevice(), torch::kFloat32});
+    const auto windows = test::referenceWindows("llama_gqa");
+    auto targets = torch::ones({2, 24}, torch::kBool);
+    targets[0].narrow(0, 0, 10).fill_(false); // scored from position 10 (predicted at 9)
+    targets[1].narrow(0, 0, 3).fill_(false);
+    ImportanceBatch batch{
+        torch::stack({torch::tensor(windows[0].ids), torch::tensor(windows[1].ids)}).to(model->device()),
+        targets.to(model->device())};
+    LayerMask mask(model->numLayers());
+    mask.remove(Unit::Block, 1);
+    torch::InferenceMode inference;
+    const auto logits = model->forward(batch.ids, mask);
+    const int64_t positions = batch.ids.numel();
+    for (auto f : {ValueFunction::LogitL2, ValueFunction::Kl}) {
+        const auto whole = BatchScorer(f, *model, batch, {}, positions)(logits);
+        const auto chunked = BatchScorer(f, *model, batch, {}, 5)(logits);
+        EXPECT_EQ(whole.tokens, (24 - 9) + (24 - 2)) << valueFunctionName(f);
+        EXPECT_EQ(chunked.tokens, whole.tokens);
+        EXPECT_GT(whole.sum, 0.0) << valueFunctionName(f);
+        EXPECT_NEAR(chunked.sum, whole.sum, 1e-6 * whole.sum) << valueFunctionName(f);
+    }
+}
