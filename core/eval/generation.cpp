@@ -177,14 +177,9 @@ BatchGenerationResult runBatch(const Model& model, const std::vector<std::vector
 
 GenerationResult generationRow(const BatchGenerationResult& batch, size_t row) {
     GenerationResult r;
+    static_cast<GenerationRun&>(r) = batch;
     r.tokens = batch.tokens.at(row);
     r.stopReason = batch.stopReasons.at(row);
-    r.seconds = batch.seconds;
-    r.tokensPerSecond = batch.tokensPerSecond;
-    r.firstTokenSeconds = batch.firstTokenSeconds;
-    r.cacheBytes = batch.cacheBytes;
-    r.decodeSteps = batch.decodeSteps;
-    r.graphError = batch.graphError;
     return r;
 }
 

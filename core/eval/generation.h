@@ -32,16 +32,20 @@ struct GenerationOptions {
     DecodeSteps decodeSteps = DecodeSteps::Auto; // with the cache
 };
 
-struct GenerationResult {
-    std::vector<int64_t> tokens; // the new tokens only (a stop token included)
-    std::string stopReason;      // "stop_token" or "max_new_tokens"
+// How one generation call ran: shared by a batch and each of its rows.
+struct GenerationRun {
     double seconds = 0;
-    double tokensPerSecond = 0;   // new tokens per second, prompt processing included
+    double tokensPerSecond = 0;   // new tokens per second (all rows'), prompt processing included
     double firstTokenSeconds = 0; // until the first new token (the prompt's pass)
     uint64_t cacheBytes = 0;      // KV cache allocated
     // What ran the steps after the prompt: "cuda_graph", "fixed_shape", "dynamic" or "no_cache".
     std::string decodeSteps;
     std::string graphError; // why a CUDA graph could not be recorded (the steps then ran without)
+};
+
+struct GenerationResult : GenerationRun {
+    std::vector<int64_t> tokens; // the new tokens only (a stop token included)
+    std::string stopReason;      // "stop_token" or "max_new_tokens"
 };
 
 // The tokens that end a generated sequence (GenerationOptions::stopTokens): config.json's
@@ -52,15 +56,9 @@ std::vector<int64_t> endOfSequenceTokens(const Model& model, const Tokenizer& to
 GenerationResult generate(const Model& model, std::span<const int64_t> prompt, const LayerMask& mask,
                           const GenerationOptions& options, const Progress& progress = {});
 
-struct BatchGenerationResult {
+struct BatchGenerationResult : GenerationRun {
     std::vector<std::vector<int64_t>> tokens; // per prompt: its new tokens (a stop token included)
     std::vector<std::string> stopReasons;     // per prompt
-    double seconds = 0;
-    double tokensPerSecond = 0; // all prompts' new tokens per second, prompt processing included
-    double firstTokenSeconds = 0;
-    uint64_t cacheBytes = 0;
-    std::string decodeSteps;
-    std::string graphError;
 };
 
 // Several prompts in one batch (left-padded, with an attention mask, one KV cache): each row gets

@@ -72,6 +72,28 @@ TEST(Generation, BadOptionsAreErrors) {
     EXPECT_THROW(generate(*model, std::vector<int64_t>{1}, mask, o), Error);
 }
 
+TEST(Generation, ARowOfABatchKeepsTheBatchsRunAndItsOwnTokens) {
+    BatchGenerationResult batch;
+    batch.tokens = {{1, 2, 3}, {4, 5}};
+    batch.stopReasons = {"max_new_tokens", "stop_token"};
+    batch.seconds = 2.5;
+    batch.tokensPerSecond = 2.0;
+    batch.firstTokenSeconds = 0.25;
+    batch.cacheBytes = 4096;
+    batch.decodeSteps = "dynamic";
+    batch.graphError = "no stream";
+    const auto row = generationRow(batch, 1);
+    EXPECT_EQ(row.tokens, (std::vector<int64_t>{4, 5}));
+    EXPECT_EQ(row.stopReason, "stop_token");
+    EXPECT_EQ(row.seconds, 2.5);
+    EXPECT_EQ(row.tokensPerSecond, 2.0);
+    EXPECT_EQ(row.firstTokenSeconds, 0.25);
+    EXPECT_EQ(row.cacheBytes, 4096u);
+    EXPECT_EQ(row.decodeSteps, "dynamic");
+    EXPECT_EQ(row.graphError, "no stream");
+    EXPECT_THROW(generationRow(batch, 2), std::out_of_range);
+}
+
 TEST(PickToken, NucleusKeepsTheSmallestSetReachingTopP) {
     // Probabilities 0.5, 0.3, 0.15, 0.05 (as log-probabilities), temperature 1.
     auto logits =
