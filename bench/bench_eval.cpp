@@ -34,7 +34,6 @@
 #define LAYERLAB_BENCH_PROFILER 1
 #endif
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -129,8 +128,7 @@ int main(int argc, char** argv) {
         }
         // LibTorch's allocator since the process began (nvidia-smi adds the context and libraries).
         const auto allocatorPeaks = [&] {
-            const auto d = model->device();
-            const auto p = gpuMemoryPeaks(d.is_cuda() ? std::max<int>(d.index(), 0) : 0);
+            const auto p = gpuMemoryPeaks(model->device().index()); // zeros on the CPU (index -1)
             return nlohmann::json{{"allocated", static_cast<double>(p.allocated) / (1 << 20)},
                                   {"reserved", static_cast<double>(p.reserved) / (1 << 20)}};
         };

@@ -17,7 +17,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -26,9 +25,9 @@ using namespace layerlab;
 
 namespace {
 constexpr double mib = 1024.0 * 1024.0;
-// The allocator's peaks on the model's GPU (its first, on a split model).
+// The allocator's peaks on the model's GPU (its first, on a split model); zeros on the CPU.
 GpuMemoryPeaks peaks(const torch::Device& d) {
-    return gpuMemoryPeaks(d.is_cuda() ? std::max<int>(d.index(), 0) : 0);
+    return gpuMemoryPeaks(d.index());
 }
 } // namespace
 

@@ -162,20 +162,19 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     const int64_t multiple = options.lengthMultiple > 0 ? options.lengthMultiple
                              : model.device().is_cuda() ? 16
                                                         : 1;
-    auto fedLength = [&](int64_t b, int64_t n) {
+    std::vector<int64_t> fed; // per batch
+    std::set<std::pair<int64_t, int64_t>> shapes;
+    int64_t fedTokens = 0;
+    for (int64_t b = 0; b < total; b += options.batchSize) {
+        const int64_t n = std::min(options.batchSize, total - b);
         int64_t longest = 0;
         for (int64_t r = 0; r < n; ++r)
             longest = std::max<int64_t>(
                 longest, static_cast<int64_t>(requests[static_cast<size_t>(b + r)].ids.size()));
-        return std::min(((longest - 1 + multiple - 1) / multiple) * multiple,
-                        std::max(longest - 1, maxLengthOf(model)));
-    };
-    std::set<std::pair<int64_t, int64_t>> shapes;
-    int64_t fedTokens = 0;
-    for (int64_t b = 0; b < total; b += options.batchSize) {
-        const int64_t n = std::min(options.batchSize, total - b), fed = fedLength(b, n);
-        shapes.insert({n, fed});
-        fedTokens += n * fed;
+        fed.push_back(std::min(((longest - 1 + multiple - 1) / multiple) * multiple,
+                               std::max(longest - 1, maxLengthOf(model))));
+        shapes.insert({n, fed.back()});
+        fedTokens += n * fed.back();
     }
     // Batches of many lengths: FlashAttention, which plans no shape (attention_backend.h).
     const AttentionKernelScope attention(attentionKernelFor(fedTokens, static_cast<int64_t>(shapes.size())),
@@ -186,7 +185,7 @@ MultipleChoiceResult evaluateMultipleChoice(const Model& model, const Tokenizer&
     for (int64_t b = 0; b < total; b += options.batchSize) {
         progress.checkCancelled();
         const int64_t n = std::min(options.batchSize, total - b);
-        const int64_t longest = fedLength(b, n) + 1;
+        const int64_t longest = fed[static_cast<size_t>(b / options.batchSize)] + 1;
         auto ids = torch::zeros({n, longest}, torch::kInt64);
         for (int64_t r = 0; r < n; ++r) {
             const auto& q = requests[static_cast<size_t>(b + r)].ids;
