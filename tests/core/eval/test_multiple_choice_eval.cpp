@@ -9,12 +9,21 @@
 using namespace layerlab;
 using test::demoDir;
 
+namespace {
+
+// The first `items` items of the demo's task.
+MultipleChoiceTask demoTask(int64_t items) {
+    MultipleChoiceOptions o;
+    o.maxItems = items;
+    return loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+}
+
+} // namespace
+
 TEST(MultipleChoiceEval, PaddingDoesNotChangeScores) {
     auto model = Model::load(demoDir(), {test::testDevice(), torch::kFloat32});
     const auto tokenizer = Tokenizer::load(demoDir());
-    MultipleChoiceOptions o;
-    o.maxItems = 6;
-    const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+    const auto task = demoTask(6);
     const LayerMask mask = LayerMask::parse("ffn:4", model->numLayers());
     const auto batched = evaluateMultipleChoice(*model, tokenizer, task, mask, {16});
     const auto single = evaluateMultipleChoice(*model, tokenizer, task, mask, {1, 1});
@@ -37,9 +46,7 @@ TEST(MultipleChoiceEval, PaddingDoesNotChangeScores) {
 TEST(MultipleChoiceEval, ABatchSizeBelowOneIsRefused) {
     auto model = Model::load(demoDir(), {torch::kCPU, torch::kFloat32});
     const auto tokenizer = Tokenizer::load(demoDir());
-    MultipleChoiceOptions o;
-    o.maxItems = 2;
-    const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+    const auto task = demoTask(2);
     for (int64_t batch : {0, -3})
         EXPECT_THROW(evaluateMultipleChoice(*model, tokenizer, task, LayerMask(model->numLayers()), {batch}),
                      Error);
@@ -48,9 +55,7 @@ TEST(MultipleChoiceEval, ABatchSizeBelowOneIsRefused) {
 TEST(MultipleChoiceEval, AnswerWindowsScoreTheRightAnswers) {
     auto model = Model::load(demoDir(), {torch::kCPU, torch::kFloat32});
     const auto tokenizer = Tokenizer::load(demoDir());
-    MultipleChoiceOptions o;
-    o.maxItems = 5;
-    const auto task = loadMultipleChoiceTask(demoDir() / "next_verse.jsonl", o);
+    const auto task = demoTask(5);
     const auto windows = answerWindows(tokenizer, task, model->config().maxPositionEmbeddings);
     ASSERT_EQ(windows.size(), task.items.size());
     const auto scores = evaluateMultipleChoice(*model, tokenizer, task, LayerMask(model->numLayers()), {4});
