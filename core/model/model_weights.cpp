@@ -339,7 +339,6 @@ std::shared_ptr<Model> Model::load(const fs::path& dir, const LoadOptions& optio
         work();
         for (auto& t : pool)
             t.join();
-        if (warmUp.joinable()) warmUp.join();
     }
     if (failure) std::rethrow_exception(failure);
     for (const auto& d : m->map_.devices())
