@@ -4,8 +4,10 @@
 #include <exception>
 
 #ifdef LAYERLAB_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
+#include <torch/version.h>
 #endif
 
 namespace layerlab {
@@ -16,6 +18,9 @@ void useExpandableGpuSegments() {
 
 void releaseCachedGpuMemory() {
 #ifdef LAYERLAB_WITH_CUDA
+#if TORCH_VERSION_MAJOR >= 2
+    at::cuda::clearCublasWorkspaces();
+#endif
     c10::cuda::CUDACachingAllocator::emptyCache();
 #endif
 }

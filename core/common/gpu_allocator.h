@@ -12,9 +12,11 @@ namespace layerlab {
 // user's choice stands). A no-op for CPU builds in effect: nothing reads it.
 void useExpandableGpuSegments();
 
-// Gives the GPU memory LibTorch's allocator holds but no tensor uses back to the driver, which
-// needs some for new streams and library handles (a CUDA graph's recording stream, say) and cannot
-// take it from the cache. A no-op without CUDA.
+// Gives the GPU memory LibTorch's allocator holds but no tensor uses back to the driver, with
+// cuBLAS's workspaces (32 MiB per stream on Hopper; the next call on a stream makes its own
+// again). Blocks cached for one stream, or for no CUDA graph, serve no other, and the driver
+// needs memory for new streams and library handles. Only where no other thread is using the GPU.
+// A no-op without CUDA.
 void releaseCachedGpuMemory();
 
 // The allocator's peaks on one GPU since the process started, in bytes: what tensors held and

@@ -4,6 +4,7 @@
 
 #include "common/cuda_graph.h"
 #include "common/error.h"
+#include "common/gpu_allocator.h"
 #include "eval/fixed_shape_decoder.h"
 #include "eval/generation.h"
 #include "test_helpers.h"
@@ -150,4 +151,28 @@ TEST(FixedShapeDecoder, DynamicRopePastTheContextStaysDynamic) {
     EXPECT_EQ(generate(*model, prompt, mask, steps(DecodeSteps::FixedShape, 20)).decodeSteps, "dynamic");
     EXPECT_EQ(generate(*model, prompt, mask, steps(DecodeSteps::FixedShape, 8)).tokens,
               generate(*model, prompt, mask, steps(DecodeSteps::Dynamic, 8)).tokens);
+}
+
+// A recording's stream and graph need cuBLAS workspaces and a memory pool of their own: the
+// current stream's go back to the driver before, and theirs once the generation is done, so
+// that no memory sits unused beside them (on a GPU only).
+TEST(FixedShapeDecoder, ARecordingLeavesNoMemoryBehind) {
+    auto model = Model::load(test::referenceDir("llama_gqa"), {test::testDevice(), torch::kFloat32});
+    if (!CudaGraph::supported(model->device())) GTEST_SKIP() << "no CUDA graphs here";
+    const auto prompts = twoPrompts("llama_gqa");
+    const LayerMask mask(model->numLayers());
+    const int gpu = model->device().index() < 0 ? 0 : model->device().index();
+    const auto held = [&] { // what the allocator holds now: its peaks, started again
+        resetGpuMemoryPeaks(gpu);
+        return gpuMemoryPeaks(gpu);
+    };
+    const auto dynamic = generateBatch(*model, prompts, mask, steps(DecodeSteps::Dynamic, 8));
+    const auto afterDynamic = held();
+    const auto recorded = generateBatch(*model, prompts, mask, steps(DecodeSteps::Auto, 8));
+    const auto afterRecording = held();
+    EXPECT_EQ(recorded.decodeSteps, "cuda_graph");
+    EXPECT_EQ(recorded.tokens, dynamic.tokens);
+    // The dynamic steps leave the current stream's workspace in use and their blocks cached.
+    EXPECT_LT(afterRecording.allocated, afterDynamic.allocated);
+    EXPECT_LT(afterRecording.reserved, afterDynamic.reserved);
 }
