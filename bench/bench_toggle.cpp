@@ -19,7 +19,7 @@ using layerlab::bench::runUntilIdle;
 using layerlab::bench::seconds;
 
 int main(int argc, char** argv) {
-    keepFreedHostMemory(); // as the workbench does
+    configureHostMemory(); // as the workbench does
     if (!std::getenv("QT_QPA_PLATFORM")) setenv("QT_QPA_PLATFORM", "offscreen", 1);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("LayerLab-bench"));

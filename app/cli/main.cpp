@@ -91,7 +91,7 @@ Ctrl-C stops a running command cleanly; a second Ctrl-C ends it at once.
 } // namespace
 
 int main(int argc, char** argv) {
-    layerlab::keepFreedHostMemory();
+    layerlab::configureHostMemory();
     layerlab::useExpandableGpuSegments();
     if (const auto warning = layerlab::chooseAttentionBackend(); !warning.empty())
         std::fprintf(stderr, "layerlab-cli: %s\n", warning.c_str());

@@ -126,7 +126,7 @@ void takeScreenshot(layerlab::ui::MainWindow& window, const QString& file) {
 } // namespace
 
 int main(int argc, char** argv) {
-    layerlab::keepFreedHostMemory();
+    layerlab::configureHostMemory();
     layerlab::useExpandableGpuSegments();
     if (const auto warning = layerlab::chooseAttentionBackend(); !warning.empty())
         std::cerr << "layerlab: " << warning << "\n";

@@ -21,9 +21,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-// The core tests run the model as the workbench and the CLI do: freed host memory kept in the heap
-// (set before main, so before any tensor).
-[[maybe_unused]] static const bool hostAllocatorSet = (layerlab::keepFreedHostMemory(), true);
+// The core tests run the model as the workbench and the CLI do: host memory set up by
+// configureHostMemory (before main, so before any tensor).
+[[maybe_unused]] static const bool hostAllocatorSet = (layerlab::configureHostMemory(), true);
 
 namespace layerlab::test {
 

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 int main(int argc, char** argv) {
-    layerlab::keepFreedHostMemory(); // as the workbench does
+    layerlab::configureHostMemory(); // as the workbench does
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
     // Keep the tests' recent models and window state out of the user's settings.
     QStandardPaths::setTestModeEnabled(true);
