@@ -9,6 +9,7 @@
 
 #ifdef LAYERLAB_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -40,9 +41,11 @@ CudaGraph::~CudaGraph() {
     if (!state_->stream) return; // nothing ran on the recording stream
     try {
         c10::cuda::CUDAGuard onDevice(state_->stream->device());
-        state_->stream->synchronize();
+        c10::cuda::device_synchronize(); // replays run on the current stream, not the recording one
         state_->graph.reset();
-        releaseCachedGpuMemory(); // the recording stream's workspaces and the graph's pool
+        // The recording stream's workspaces and the graph's pool (with every other stream's
+        // workspaces and unused blocks: see releaseCachedGpuMemory).
+        releaseCachedGpuMemory();
     } catch (...) {
         // A destructor does not throw: at worst that memory stays cached.
     }
@@ -57,10 +60,14 @@ void CudaGraph::runOnRecordingStream(torch::Device device, const std::function<v
     c10::cuda::CUDAGuard onDevice(device);
     // Once per recording: synchronising both ways is simpler than events and costs microseconds.
     c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+    // A graph recorded earlier has its workspace's address built in, and that workspace is about
+    // to be freed: the graph goes first.
+    state_->recorded = false;
+    state_->graph.reset();
     // The recording stream gets cuBLAS workspaces of its own and the graph a memory pool of its
     // own, which cannot reuse what the current stream holds: that goes back to the driver first,
-    // or it would raise the peak (by 20 to 60 MiB at batch 1 for a 7B model on an H200,
-    // bench/results/side_by_side_h200.md).
+    // or it would raise the peak (by 20 MiB at batch 1 and 40 MiB at batch 16 for a 7B model on
+    // an H200, bench/results/side_by_side_h200.md).
     releaseCachedGpuMemory();
     const auto stream = recordingStream(state_->stream, device);
     try {

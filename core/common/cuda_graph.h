@@ -24,6 +24,10 @@ public:
     // Runs `work` now on the side stream that record() records on, waiting for what the current
     // stream has queued and making it wait in turn: the warm-up a recording needs (libraries make
     // their handles and workspaces for that stream and choose their kernels). Its effects are real.
+    // First it drops a graph recorded before and calls releaseCachedGpuMemory(), as the
+    // destructor does: every stream's cuBLAS workspaces are freed, so one recorded graph lives at
+    // a time in a process, and no other thread may use the GPU meanwhile (LayerLab runs one GPU
+    // job at a time).
     void runOnRecordingStream(torch::Device device, const std::function<void()>& work);
     // Records what `work` queues on `device`, on the side stream; nothing runs yet. The work must
     // not wait for the GPU (no .item(), no copies from the host) and should have run once on that

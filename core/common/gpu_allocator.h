@@ -12,11 +12,12 @@ namespace layerlab {
 // user's choice stands). A no-op for CPU builds in effect: nothing reads it.
 void useExpandableGpuSegments();
 
-// Gives the GPU memory LibTorch's allocator holds but no tensor uses back to the driver, with
-// cuBLAS's workspaces (32 MiB per stream on Hopper; the next call on a stream makes its own
-// again). Blocks cached for one stream, or for no CUDA graph, serve no other, and the driver
-// needs memory for new streams and library handles. Only where no other thread is using the GPU.
-// A no-op without CUDA.
+// Gives the GPU memory LibTorch's allocator holds but no tensor uses back to the driver, on every
+// GPU, with cuBLAS's workspaces for every stream (LibTorch 2; 32 MiB each on Hopper with
+// LibTorch 2.11; the next cuBLAS call on a stream makes its own again). Blocks cached for one
+// stream serve neither another stream nor a CUDA graph's own pool, and the driver needs memory
+// for new streams and library handles. Only where no other thread is using the GPU, and no CUDA
+// graph is recorded (it would keep a freed workspace's address). A no-op without CUDA.
 void releaseCachedGpuMemory();
 
 // The allocator's peaks on one GPU since the process started, in bytes: what tensors held and

@@ -25,22 +25,27 @@ constexpr size_t kHugePage = 2 * 1024 * 1024;
 constexpr size_t kMappedAfresh = 32 * 1024 * 1024; // glibc's largest mmap threshold
 constexpr size_t kAlignment = 64;                  // c10's gAlignment: what vector kernels expect
 
+void freeBlock(void* data) {
+    std::free(data);
+}
+
 // LibTorch 1.x's CPU allocator with the large blocks on huge pages; every block is freed by free().
 class HugePageHostAllocator final : public c10::Allocator {
 public:
     c10::DataPtr allocate(size_t bytes) const override {
         const c10::Device cpu(c10::DeviceType::CPU);
-        if (bytes == 0) return {nullptr, nullptr, &std::free, cpu};
+        if (bytes == 0) return {nullptr, nullptr, &freeBlock, cpu};
         const bool large = bytes >= kMappedAfresh;
         void* data = nullptr;
-        // The message is c10's own, which out_of_memory.cpp recognises.
-        TORCH_CHECK(posix_memalign(&data, large ? kHugePage : kAlignment, bytes) == 0 && data,
-                    "DefaultCPUAllocator: not enough memory: you tried to allocate ", bytes, " bytes.");
+        // An out-of-memory error with c10's wording off Linux (out_of_memory.cpp recognises both).
+        TORCH_CHECK_WITH(OutOfMemoryError,
+                         posix_memalign(&data, large ? kHugePage : kAlignment, bytes) == 0 && data,
+                         "DefaultCPUAllocator: not enough memory: you tried to allocate ", bytes, " bytes.");
         // Advice only: where the kernel has no huge pages, the block is as before.
         if (large) madvise(data, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
-        return {data, data, &std::free, cpu};
+        return {data, data, &freeBlock, cpu};
     }
-    c10::DeleterFnPtr raw_deleter() const override { return &std::free; }
+    c10::DeleterFnPtr raw_deleter() const override { return &freeBlock; }
 };
 
 } // namespace
@@ -60,8 +65,9 @@ void configureHostMemory() {
 #ifdef LAYERLAB_TORCH_HUGE_PAGES
     setenv("THP_MEM_ALLOC_ENABLE", "1", /*overwrite=*/0);
 #else
-    static HugePageHostAllocator allocator;
-    c10::SetCPUAllocator(&allocator, /*priority=*/1);
+    // Never destroyed: LibTorch's own statics may free blocks through it at exit.
+    static auto* allocator = new HugePageHostAllocator;
+    c10::SetCPUAllocator(allocator, /*priority=*/1);
 #endif
 #endif
 }

@@ -11,10 +11,11 @@ namespace layerlab {
 
 // Keeps freed blocks up to glibc's largest mmap threshold (32 MiB) in the heap, and up to 1 GiB of
 // free heap before it is returned to the system, in one arena for all threads. Blocks from 32 MiB
-// on (attention scores, logits), which glibc always maps afresh, lie on transparent huge pages
-// where the kernel allows them on request (/sys/kernel/mm/transparent_hugepage/enabled: always or
-// madvise): a fault per 2 MiB. A no-op without glibc, or with the environment variable
-// LAYERLAB_DEFAULT_MALLOC set.
+// on (attention scores, logits), which glibc maps afresh unless its free heap holds one that
+// large, lie on transparent huge pages where the kernel gives them on request
+// (/sys/kernel/mm/transparent_hugepage/enabled: always or madvise): a fault per 2 MiB. With
+// LibTorch 2.1 and later, LibTorch's own allocator does that (THP_MEM_ALLOC_ENABLE=1) from 2 MiB
+// on. A no-op without glibc, or with the environment variable LAYERLAB_DEFAULT_MALLOC set.
 void configureHostMemory();
 
 } // namespace layerlab

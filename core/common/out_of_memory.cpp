@@ -13,8 +13,11 @@ bool isOutOfMemory(const std::exception& e) {
         return true;
     if (!dynamic_cast<const c10::Error*>(&e)) return false;
     const std::string what = e.what();
+    // c10's CPU allocator (alloc_cpu.cpp): "can't allocate memory" on Linux, "not enough memory"
+    // elsewhere; LayerLab's own (host_allocator.cpp) says the latter.
     return what.find("out of memory") != std::string::npos ||
-           what.find("not enough memory") != std::string::npos;
+           what.find("not enough memory") != std::string::npos ||
+           what.find("can't allocate memory") != std::string::npos;
 }
 
 void rethrowIfOutOfMemory(const std::exception& e, const std::string& task) {
