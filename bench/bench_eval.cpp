@@ -6,7 +6,8 @@
 //
 // usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl
 //        [--device cuda] [--dtype bf16] [--batch 8] [--mc-batch 16] [--kernels fused|reference]
-//        [--mc-pad N] [--prewarm-gib G] [--prewarm-forward 0|1] [--parts perplexity,multiple_choice]
+//        [--add-norm fused|separate] [--mc-pad N] [--prewarm-gib G] [--prewarm-forward 0|1] [--parts
+//        perplexity,multiple_choice]
 //        [--profile DIR] [--warm-up 0|1] [--sdpa auto|cudnn|flash]
 // --prewarm-gib G: before the first pass, take G GiB from the GPU allocator and give it back (it
 // stays reserved); --prewarm-forward 1: one forward pass of 64 tokens first. Each pass also
@@ -15,7 +16,8 @@
 // Chrome trace, DIR/perplexity_pass1.json, DIR/multiple_choice_pass1.json and so on (LibTorch 2
 // with CUDA; bench/profile_summary.py sums them up). --sdpa sets LAYERLAB_ATTENTION (default: its
 // value in the environment, else auto, the attention kernel chosen per call, as the CLI does). --warm-up 0:
-// load without the GPU warm-up beside the loading threads (LoadOptions::gpuWarmUp).
+// load without the GPU warm-up beside the loading threads (LoadOptions::gpuWarmUp). --add-norm
+// separate: the residual add and the next RMSNorm as two kernels (LoadOptions::fusedResidualNorm).
 
 #include "bench_options.h"
 #include "common/attention_backend.h"
@@ -74,7 +76,8 @@ private:
 int main(int argc, char** argv) {
     const char* usage =
         "usage: bench_eval MODEL_DIR DATA.jsonl TASK.jsonl [--device D] [--dtype T] [--batch B] "
-        "[--mc-batch B] [--kernels fused|reference] [--mc-pad N] [--prewarm-gib G] "
+        "[--mc-batch B] [--kernels fused|reference] [--add-norm fused|separate] [--mc-pad N] [--prewarm-gib "
+        "G] "
         "[--prewarm-forward 0|1] [--parts perplexity,multiple_choice] [--profile DIR] "
         "[--warm-up 0|1] [--sdpa auto|cudnn|flash]";
     if (argc < 4) {
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
          {"batch", "8"},
          {"mc-batch", "16"},
          {"kernels", "fused"},
+         {"add-norm", "fused"},
          {"mc-pad", "0"},
          {"prewarm-gib", "0"},
          {"prewarm-forward", "0"},
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
     try {
         LoadOptions load{parseDevice(opt["device"]), parseDtype(opt["dtype"])};
         load.fusedKernels = opt["kernels"] != "reference";
+        load.fusedResidualNorm = opt["add-norm"] != "separate";
         load.gpuWarmUp = opt["warm-up"] != "0";
         const auto loadStart = std::chrono::steady_clock::now();
         auto model = Model::load(argv[1], load);
@@ -154,7 +159,9 @@ int main(int argc, char** argv) {
             begin();
             const auto r = evaluateLoss(*model, data.windows, mask, {std::stoll(opt["batch"]), {}}, timing);
             profile.save();
-            std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
+            std::cout << nlohmann::json{{"engine",
+                                         "layerlab-" + opt["kernels"] +
+                                             (opt["add-norm"] == "separate" ? "-separate-norm" : "")},
                                         {"part", "perplexity"},
                                         {"pass", pass},
                                         {"loss", r.loss},
@@ -173,7 +180,9 @@ int main(int argc, char** argv) {
                 evaluateMultipleChoice(*model, tokenizer, task, mask,
                                        {std::stoll(opt["mc-batch"]), std::stoll(opt["mc-pad"])}, timing);
             profile.save();
-            std::cout << nlohmann::json{{"engine", "layerlab-" + opt["kernels"]},
+            std::cout << nlohmann::json{{"engine",
+                                         "layerlab-" + opt["kernels"] +
+                                             (opt["add-norm"] == "separate" ? "-separate-norm" : "")},
                                         {"part", "multiple_choice"},
                                         {"pass", pass},
                                         {"acc", r.acc},

@@ -107,6 +107,58 @@ torch::Tensor siluMul(const torch::Tensor& gateUp) {
     return out;
 }
 
+namespace {
+
+// h (and update) [..., H] and weight [H]: one dtype and device, contiguous.
+gpu::AddRmsNormArgs rmsNormArgs(const torch::Tensor& h, const torch::Tensor* update,
+                                const torch::Tensor& weight, double eps) {
+    const char* what = update ? "addRmsNorm" : "rmsNorm";
+    checkInput(h, what);
+    checkInput(weight, what);
+    TORCH_CHECK(h.dim() >= 1 && weight.dim() == 1 && weight.size(0) == h.size(-1), what,
+                ": x [..., H], weight [H]");
+    TORCH_CHECK(weight.scalar_type() == h.scalar_type() && weight.device() == h.device(), what,
+                ": one dtype and device");
+    TORCH_CHECK(h.is_contiguous() && weight.is_contiguous(), what, ": contiguous tensors");
+    if (update) {
+        checkInput(*update, what);
+        TORCH_CHECK(update->sizes() == h.sizes() && update->scalar_type() == h.scalar_type() &&
+                        update->device() == h.device() && update->is_contiguous(),
+                    what, ": update shaped like h, in its dtype and device, contiguous");
+    }
+    gpu::AddRmsNormArgs a;
+    a.h = h.data_ptr();
+    a.update = update ? update->data_ptr() : nullptr;
+    a.weight = weight.data_ptr();
+    a.type = elementType(h);
+    a.width = h.size(-1);
+    a.rows = a.width == 0 ? 0 : h.numel() / a.width;
+    a.eps = static_cast<float>(eps);
+    return a;
+}
+
+} // namespace
+
+torch::Tensor addRmsNorm(const torch::Tensor& h, torch::Tensor& update, const torch::Tensor& weight,
+                         double eps) {
+    auto a = rmsNormArgs(h, &update, weight, eps);
+    const c10::cuda::CUDAGuard guard(h.device());
+    auto sum = torch::empty_like(h);
+    a.sum = sum.data_ptr();
+    a.normed = update.data_ptr();
+    check(gpu::addRmsNorm(a, stream()), "residual add and RMSNorm kernel");
+    return sum;
+}
+
+torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+    auto a = rmsNormArgs(x, nullptr, weight, eps);
+    const c10::cuda::CUDAGuard guard(x.device());
+    auto normed = torch::empty_like(x);
+    a.normed = normed.data_ptr();
+    check(gpu::addRmsNorm(a, stream()), "RMSNorm kernel");
+    return normed;
+}
+
 torch::Tensor tokenLogProbs(const torch::Tensor& logits, const torch::Tensor& targets,
                             torch::Tensor* isArgmax) {
     TORCH_CHECK(logits.dim() == 3 && targets.dim() == 2 && targets.size(0) == logits.size(0) &&
@@ -172,6 +224,12 @@ void rotaryInPlace(torch::Tensor&, torch::Tensor&, const torch::Tensor&, const t
     unavailable();
 }
 torch::Tensor siluMul(const torch::Tensor&) {
+    unavailable();
+}
+torch::Tensor addRmsNorm(const torch::Tensor&, torch::Tensor&, const torch::Tensor&, double) {
+    unavailable();
+}
+torch::Tensor rmsNorm(const torch::Tensor&, const torch::Tensor&, double) {
     unavailable();
 }
 torch::Tensor tokenLogProbs(const torch::Tensor&, const torch::Tensor&, torch::Tensor*) {

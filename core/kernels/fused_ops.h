@@ -18,6 +18,17 @@ void rotaryInPlace(torch::Tensor& q, torch::Tensor& k, const torch::Tensor& cos,
 // gateUp [..., 2I] (rows contiguous) -> silu(gateUp[..., :I]) * gateUp[..., I:] as [..., I].
 torch::Tensor siluMul(const torch::Tensor& gateUp);
 
+// The residual add and the RMSNorm after it in one kernel, with transformers' roundings
+// (gpu_kernels.h): returns h + update, a new tensor as LibTorch's add makes it, and overwrites
+// update (a sub-layer's fresh output, not needed after the add) with the RMSNorm of that sum with
+// weight [H], so that no third tensor is made. h and update: the same shape [..., H], dtype and
+// device, contiguous.
+torch::Tensor addRmsNorm(const torch::Tensor& h, torch::Tensor& update, const torch::Tensor& weight,
+                         double eps);
+// The RMSNorm of x [..., H] (contiguous) alone, to the same bits as addRmsNorm gives for a sum
+// equal to x: a pass restarted from a cached residual normalises it as the full pass did.
+torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
 // logits [B, T, V] and targets [B, T] (int64, any strides) -> log p(target) per position, float32
 // [B, T], computed in float32 without a float32 copy of the logits; isArgmax (optional) gets a
 // bool [B, T]: the target is the first largest logit (argmax(-1) == target).

@@ -152,6 +152,111 @@ const char* siluMulTyped(const void* in, void* out, int64_t rows, int64_t inner,
     return launched();
 }
 
+// N consecutive elements: one 16-byte access where Vector, one element at a time otherwise.
+template <typename T, int N, bool Vector> __device__ __forceinline__ Pack<T, N> loadChunk(const T* p) {
+    if constexpr (Vector) {
+        return load<T, N>(p);
+    } else {
+        Pack<T, N> x;
+#pragma unroll
+        for (int i = 0; i < N; ++i)
+            x.v[i] = p[i];
+        return x;
+    }
+}
+template <typename T, int N, bool Vector>
+__device__ __forceinline__ void storeChunk(T* p, const Pack<T, N>& x) {
+    if constexpr (Vector) {
+        store<T, N>(p, x);
+    } else {
+#pragma unroll
+        for (int i = 0; i < N; ++i)
+            p[i] = x.v[i];
+    }
+}
+
+// One block per row. With Add, the sums go out in the first sweep while their squares add up,
+// and the second sweep reads them back (from the cache: the row was just written) to normalise;
+// without it, the row itself is normalised. Thread t takes the chunks t, t + Threads, ... in
+// both sweeps and both forms: the same bits whether the norm came with an add or not.
+template <typename T, int N, bool Vector, bool Add, int Threads>
+__global__ void rmsNormKernel(AddRmsNormArgs a) {
+    const int64_t offset = static_cast<int64_t>(blockIdx.x) * a.width;
+    const T* h = static_cast<const T*>(a.h) + offset;
+    const T* weight = static_cast<const T*>(a.weight);
+    T* sum = Add ? static_cast<T*>(a.sum) + offset : nullptr;
+    T* normed = static_cast<T*>(a.normed) + offset;
+    float squares = 0.0f;
+    for (int64_t j = static_cast<int64_t>(threadIdx.x) * N; j < a.width;
+         j += static_cast<int64_t>(Threads) * N) {
+        auto s = loadChunk<T, N, Vector>(h + j);
+        if constexpr (Add) {
+            const auto y = loadChunk<T, N, Vector>(static_cast<const T*>(a.update) + offset + j);
+#pragma unroll
+            for (int i = 0; i < N; ++i)
+                s.v[i] = fromFloat<T>(__fadd_rn(toFloat(s.v[i]), toFloat(y.v[i])));
+            storeChunk<T, N, Vector>(sum + j, s);
+        }
+#pragma unroll
+        for (int i = 0; i < N; ++i)
+            squares = __fmaf_rn(toFloat(s.v[i]), toFloat(s.v[i]), squares);
+    }
+    for (int o = 16; o > 0; o /= 2)
+        squares += __shfl_down_sync(0xffffffffu, squares, o);
+    __shared__ float warps[Threads / 32];
+    __shared__ float scale;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    if (lane == 0) warps[warp] = squares;
+    __syncthreads();
+    if (warp == 0) {
+        squares = lane < Threads / 32 ? warps[lane] : 0.0f;
+        for (int o = 16; o > 0; o /= 2)
+            squares += __shfl_down_sync(0xffffffffu, squares, o);
+        if (lane == 0) scale = rsqrtf(__fadd_rn(squares / static_cast<float>(a.width), a.eps));
+    }
+    __syncthreads();
+    const float r = scale;
+    const T* row = Add ? sum : h;
+    for (int64_t j = static_cast<int64_t>(threadIdx.x) * N; j < a.width;
+         j += static_cast<int64_t>(Threads) * N) {
+        const auto s = loadChunk<T, N, Vector>(row + j), g = loadChunk<T, N, Vector>(weight + j);
+        Pack<T, N> y;
+#pragma unroll
+        for (int i = 0; i < N; ++i)
+            y.v[i] = fromFloat<T>(__fmul_rn(toFloat(g.v[i]), rounded<T>(__fmul_rn(toFloat(s.v[i]), r))));
+        storeChunk<T, N, Vector>(normed + j, y);
+    }
+}
+
+template <typename T, int N, bool Vector> void launchRmsNorm(const AddRmsNormArgs& a, cudaStream_t stream) {
+    constexpr int threads = 256;
+    const auto rows = static_cast<unsigned>(a.rows);
+    if (a.update)
+        rmsNormKernel<T, N, Vector, true, threads><<<rows, threads, 0, stream>>>(a);
+    else
+        rmsNormKernel<T, N, Vector, false, threads><<<rows, threads, 0, stream>>>(a);
+}
+
+template <typename T> const char* addRmsNormTyped(const AddRmsNormArgs& a, cudaStream_t stream) {
+    constexpr int kVector = 16 / sizeof(T);
+    if (a.rows == 0 || a.width == 0) return nullptr;
+    if (a.rows > 0x7fffffff) return "more rows than one launch takes (2^31 - 1)";
+    // The chunks depend on the width alone, the kind of access on the pointers too.
+    if (a.width % kVector != 0) {
+        launchRmsNorm<T, 1, false>(a, stream);
+        return launched();
+    }
+    bool vector = true;
+    for (const void* p : {a.h, a.weight, static_cast<const void*>(a.normed)})
+        vector = vector && aligned(p, 16);
+    if (a.update) vector = vector && aligned(a.update, 16) && aligned(a.sum, 16);
+    if (vector)
+        launchRmsNorm<T, kVector, true>(a, stream);
+    else
+        launchRmsNorm<T, kVector, false>(a, stream);
+    return launched();
+}
+
 // What a part of a row holds: its largest value and the first index of it, and the sum of
 // exp(x - max) over it (an empty part: max -inf, sum 0); a NaN poisons the row.
 struct RowState {
@@ -305,6 +410,11 @@ const char* siluMul(const void* in, void* out, ElementType type, int64_t rows, i
     return withElementType(type, [&](auto x) {
         return siluMulTyped<decltype(x)>(in, out, rows, inner, inStride, static_cast<cudaStream_t>(stream));
     });
+}
+
+const char* addRmsNorm(const AddRmsNormArgs& a, void* stream) {
+    return withElementType(
+        a.type, [&](auto x) { return addRmsNormTyped<decltype(x)>(a, static_cast<cudaStream_t>(stream)); });
 }
 
 const char* tokenLogProbs(const LogProbArgs& a, void* stream) {

@@ -39,13 +39,10 @@ void warmUpGpu(const ModelConfig& c, torch::Device device, torch::ScalarType dty
                            .unsqueeze(0)
                            .logical_and(keys.view({B, 1, 1, T}))
                            .logical_or(j.eq(i));
-        // One layer: norm, products, rotary, attention (causal and masked), SiLU x up, residual.
+        // One layer: norm, products, rotary, attention (causal and masked), SiLU x up, residual add
+        // with the next norm.
         const auto norm = torch::ones({H}, opt);
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-        auto x = at::rms_norm(h, {H}, norm, c.rmsNormEps);
-#else
-        auto x = h * norm;
-#endif
+        auto x = fused::available(h) ? fused::rmsNorm(h, norm, c.rmsNormEps) : h * norm;
         auto qkv = torch::nn::functional::linear(x, torch::zeros({3 * nh * hd, H}, opt));
         auto q = qkv.narrow(-1, 0, nh * hd).view({B, T, nh, hd}).transpose(1, 2);
         auto k = qkv.narrow(-1, nh * hd, nh * hd).view({B, T, nh, hd}).transpose(1, 2);
@@ -61,7 +58,8 @@ void warmUpGpu(const ModelConfig& c, torch::Device device, torch::ScalarType dty
                                               torch::zeros({H, nh * hd}, opt));
         auto gateUp = torch::zeros({B, T, 2 * inner}, opt);
         auto product = fused::available(gateUp) ? fused::siluMul(gateUp) : gateUp;
-        h = h + torch::nn::functional::linear(product, torch::zeros({H, product.size(-1)}, opt));
+        auto update = torch::nn::functional::linear(product, torch::zeros({H, product.size(-1)}, opt));
+        h = fused::available(h) ? fused::addRmsNorm(h, update, norm, c.rmsNormEps) : h + update;
         // The loss and the multiple-choice scores.
         auto logits = torch::nn::functional::linear(h, torch::zeros({8, H}, opt));
         nextTokenLoss(logits, ids, keys);

@@ -6,6 +6,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <utility>
 
 // The forward pass (embed -> runLayers -> logits) and the adapters it applies; the weights are
 // loaded in model_weights.cpp.
@@ -117,10 +118,25 @@ torch::Tensor Model::embed(const torch::Tensor& inputIds) const {
     return torch::embedding(embedding_, ids);
 }
 
+bool Model::normKernelFits(const torch::Tensor& h, const torch::Tensor& weight,
+                           const torch::Tensor* update) const {
+    // Outside autograd, one dtype and device, contiguous: what LayerLab's norm kernels take.
+    if (!options_.fusedResidualNorm || !fused(h) || !fused::available(h) || h.requires_grad() ||
+        weight.requires_grad() || !h.is_contiguous() || !weight.is_contiguous() ||
+        weight.scalar_type() != h.scalar_type() || weight.device() != h.device())
+        return false;
+    return !update || (!update->requires_grad() && update->sizes() == h.sizes() &&
+                       update->scalar_type() == h.scalar_type() && update->device() == h.device() &&
+                       update->is_contiguous());
+}
+
 torch::Tensor Model::rmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const {
+    // LayerLab's kernel: transformers' roundings, and the same bits as the add-and-norm kernel, so
+    // that a pass restarted from a cached residual (Shapley, drop-one) matches the full pass.
+    if (normKernelFits(x, weight)) return fused::rmsNorm(x, weight, config_.rmsNormEps);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    // One kernel instead of eight on the GPU; it scales in float32 before rounding (transformers
-    // rounds first), a difference within the compute dtype's rounding.
+    // Where gradients flow: one kernel instead of eight on the GPU; it scales in float32 before
+    // rounding (transformers rounds first), a difference within the compute dtype's rounding.
     if (fused(x)) return at::rms_norm(x, {x.size(-1)}, weight, config_.rmsNormEps);
 #endif
     // Normalise in float32, then scale in the compute dtype (transformers' LlamaRMSNorm).
@@ -128,6 +144,17 @@ torch::Tensor Model::rmsNorm(const torch::Tensor& x, const torch::Tensor& weight
     auto var = xf.pow(2).mean(-1, /*keepdim=*/true);
     xf = xf * torch::rsqrt(var + config_.rmsNormEps);
     return weight * xf.to(x.scalar_type());
+}
+
+std::pair<torch::Tensor, torch::Tensor> Model::addThenNorm(const torch::Tensor& h, torch::Tensor update,
+                                                           const torch::Tensor* norm) const {
+    // One kernel for the add and the next sub-layer's norm on the GPU's fused path; elsewhere
+    // the add alone, and the sub-layer normalises h itself.
+    if (norm && normKernelFits(h, *norm, &update)) {
+        auto sum = fused::addRmsNorm(h, update, *norm, config_.rmsNormEps); // update: now the norm
+        return {std::move(sum), std::move(update)};
+    }
+    return {h + update, torch::Tensor()};
 }
 
 LayerMask Model::absentUnits() const {
@@ -141,19 +168,22 @@ LayerMask Model::absentUnits() const {
 }
 
 torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const SequenceContext& ctx) const {
+    if (config_.attentionKind.at(static_cast<size_t>(l)) == SubLayerKind::Absent) return torch::zeros_like(h);
+    return attentionOfNormed(l, rmsNorm(h, layers_.at(static_cast<size_t>(l)).inputNorm), ctx);
+}
+
+torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
+    if (config_.ffnKind.at(static_cast<size_t>(l)) == SubLayerKind::Absent) return torch::zeros_like(h);
+    return ffnOfNormed(l, rmsNorm(h, layers_.at(static_cast<size_t>(l)).postAttentionNorm));
+}
+
+torch::Tensor Model::attentionOfNormed(int64_t l, const torch::Tensor& x, const SequenceContext& ctx) const {
     const auto& w = layers_.at(static_cast<size_t>(l));
-    switch (config_.attentionKind.at(static_cast<size_t>(l))) {
-    case SubLayerKind::Absent:
-        return torch::zeros_like(h);
-    case SubLayerKind::Linear:
-        return linear(rmsNorm(h, w.inputNorm), w.linearAttention, torch::Tensor());
-    case SubLayerKind::Full:
-        break;
-    }
-    const int64_t B = h.size(0), T = h.size(1), nh = config_.numHeads, nkv = config_.numKvHeads,
+    if (config_.attentionKind.at(static_cast<size_t>(l)) == SubLayerKind::Linear)
+        return linear(x, w.linearAttention, torch::Tensor());
+    const int64_t B = x.size(0), T = x.size(1), nh = config_.numHeads, nkv = config_.numKvHeads,
                   hd = config_.headDim;
-    const auto& tables = ctx.on(h.device());
-    auto x = rmsNorm(h, w.inputNorm);
+    const auto& tables = ctx.on(x.device());
     torch::Tensor q, k, v;
     // Gradients for the separate weights (Taylor scores) need the separate products.
     if (w.qkv.defined() && fused(x) && !hasLora(l, {Projection::Q, Projection::K, Projection::V}) &&
@@ -206,7 +236,7 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     {
         auto scores = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(hd)));
         if (causal) {
-            auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(h.device()));
+            auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
             allowed = pos.unsqueeze(0).le(pos.unsqueeze(1));
         }
         if (allowed.defined())
@@ -219,17 +249,10 @@ torch::Tensor Model::attentionUpdate(int64_t l, const torch::Tensor& h, const Se
     return project(l, Projection::O, out, w.o, w.oBias);
 }
 
-torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
+torch::Tensor Model::ffnOfNormed(int64_t l, const torch::Tensor& x) const {
     const auto& w = layers_.at(static_cast<size_t>(l));
-    switch (config_.ffnKind.at(static_cast<size_t>(l))) {
-    case SubLayerKind::Absent:
-        return torch::zeros_like(h);
-    case SubLayerKind::Linear:
-        return linear(rmsNorm(h, w.postAttentionNorm), w.linearFfn, torch::Tensor());
-    case SubLayerKind::Full:
-        break;
-    }
-    auto x = rmsNorm(h, w.postAttentionNorm);
+    if (config_.ffnKind.at(static_cast<size_t>(l)) == SubLayerKind::Linear)
+        return linear(x, w.linearFfn, torch::Tensor());
     torch::Tensor inner;
     if (w.gateUp.defined() && fused(x) && !hasLora(l, {Projection::Gate, Projection::Up}) &&
         !(w.gate.requires_grad() || w.up.requires_grad())) {
@@ -248,26 +271,56 @@ torch::Tensor Model::ffnUpdate(int64_t l, const torch::Tensor& h) const {
 
 torch::Tensor Model::runLayers(torch::Tensor h, int64_t from, int64_t to, const LayerMask& mask,
                                const SequenceContext& ctx, ResidualObserver* obs) const {
+    // A Nemotron-NAS no_op sub-layer is absent whatever the mask says.
+    auto attentionRuns = [&](int64_t l) {
+        return mask.attentionOn(l) && config_.attentionKind[static_cast<size_t>(l)] != SubLayerKind::Absent;
+    };
+    auto ffnRuns = [&](int64_t l) {
+        return mask.ffnOn(l) && config_.ffnKind[static_cast<size_t>(l)] != SubLayerKind::Absent;
+    };
+    // The RMSNorm of h that the next sub-layer takes, where the residual add before it computed
+    // it in the same kernel (addThenNorm); undefined otherwise, and whenever h changes elsewhere.
+    torch::Tensor normed;
+    // The sub-layer's input, handed over rather than kept: it is freed before the add after it.
+    auto input = [&](const torch::Tensor& norm) {
+        return normed.defined() ? std::exchange(normed, torch::Tensor()) : rmsNorm(h, norm);
+    };
     for (int64_t l = from; l < to; ++l) {
-        if (const auto d = map_.layers[static_cast<size_t>(l)]; h.device() != d) h = h.to(d);
+        const auto& w = layers_[static_cast<size_t>(l)];
+        if (const auto d = map_.layers[static_cast<size_t>(l)]; h.device() != d) {
+            h = h.to(d);
+            normed = torch::Tensor();
+        }
         if (obs && obs->wants(l, ResidualPoint::BlockInput)) obs->observe(l, ResidualPoint::BlockInput, h);
         // A removed block's adapter maps the block input; the sub-layer adapters then stay out.
         const auto* adapters = adapterAt_.empty() ? nullptr : &adapterAt_[static_cast<size_t>(l)];
         const Adapter* block = adapters && mask.isRemoved(Unit::Block, l) ? (*adapters)[0] : nullptr;
         torch::Tensor blockUpdate = block ? adapterUpdate(*block, h) : torch::Tensor();
-        // A Nemotron-NAS no_op sub-layer is absent whatever the mask says.
-        const auto li = static_cast<size_t>(l);
-        if (mask.attentionOn(l) && config_.attentionKind[li] != SubLayerKind::Absent)
-            h = h + attentionUpdate(l, h, ctx);
-        else if (adapters && !block && (*adapters)[1])
-            h = h + adapterUpdate(*(*adapters)[1], h);
+        const bool ffn = ffnRuns(l);
+        if (attentionRuns(l)) {
+            auto update = attentionOfNormed(l, input(w.inputNorm), ctx);
+            std::tie(h, normed) = addThenNorm(h, std::move(update), ffn ? &w.postAttentionNorm : nullptr);
+        } else {
+            normed = torch::Tensor();
+            if (adapters && !block && (*adapters)[1]) h = h + adapterUpdate(*(*adapters)[1], h);
+        }
         if (obs && obs->wants(l, ResidualPoint::AfterAttention))
             obs->observe(l, ResidualPoint::AfterAttention, h);
-        if (mask.ffnOn(l) && config_.ffnKind[li] != SubLayerKind::Absent)
-            h = h + ffnUpdate(l, h);
-        else if (adapters && !block && (*adapters)[2])
-            h = h + adapterUpdate(*(*adapters)[2], h);
-        if (block) h = h + blockUpdate;
+        if (ffn) {
+            auto update = ffnOfNormed(l, input(w.postAttentionNorm));
+            // The next layer's input norm, where its attention runs next on the same device.
+            const bool next = !block && l + 1 < to && map_.layers[static_cast<size_t>(l + 1)] == h.device() &&
+                              attentionRuns(l + 1);
+            std::tie(h, normed) = addThenNorm(
+                h, std::move(update), next ? &layers_[static_cast<size_t>(l + 1)].inputNorm : nullptr);
+        } else {
+            normed = torch::Tensor();
+            if (adapters && !block && (*adapters)[2]) h = h + adapterUpdate(*(*adapters)[2], h);
+        }
+        if (block) {
+            h = h + blockUpdate;
+            normed = torch::Tensor();
+        }
         if (obs && obs->wants(l, ResidualPoint::BlockOutput)) obs->observe(l, ResidualPoint::BlockOutput, h);
     }
     return h;

@@ -38,10 +38,14 @@ struct LoadOptions {
     int64_t activationTokens = 8 * 2048;
     // Threads reading tensors from the checkpoint (0: 4 per GPU, 4 for the CPU, at most one per core).
     int loadThreads = 0;
-    // On GPUs: q/k/v and gate/up each as one matrix product, LibTorch's fused RMSNorm, and
-    // LayerLab's kernels (kernels/fused_ops.h) for rotary embedding, SiLU x up and the tokens'
-    // log-probabilities. Off, or on the CPU: transformers' arithmetic step by step.
+    // On GPUs: q/k/v and gate/up each as one matrix product, and LayerLab's kernels
+    // (kernels/fused_ops.h) for RMSNorm with the residual add before it, rotary embedding, SiLU x
+    // up and the tokens' log-probabilities (LibTorch's fused RMSNorm where gradients flow). Off,
+    // or on the CPU: transformers' arithmetic step by step.
     bool fusedKernels = true;
+    // With fusedKernels: LayerLab's RMSNorm kernels, the residual add and the next sub-layer's
+    // norm as one; off, LibTorch's add and RMSNorm, to measure what that gains.
+    bool fusedResidualNorm = true;
     // On GPUs: run a forward pass's operations on tiny stand-ins while the weights load, so that
     // the first batch does not pay for the libraries' set-up (model/gpu_warm_up.h).
     bool gpuWarmUp = true;
@@ -65,7 +69,8 @@ enum class ResidualPoint {
     BlockOutput,    // after the FFN sub-layer (= block input of layer l+1)
 };
 
-// Observers first say what they want, then receive it; the model knows nothing of metrics.
+// Observers first say what they want, then receive it; the model knows nothing of metrics. They
+// read `hidden` and never change it in place: the pass may already hold its normalised form.
 class ResidualObserver {
 public:
     virtual ~ResidualObserver() = default;
@@ -200,6 +205,18 @@ public:
 private:
     Model() = default;
     torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
+    // Whether LayerLab's norm kernels take h with this norm weight (and update, for the add).
+    bool normKernelFits(const torch::Tensor& h, const torch::Tensor& weight,
+                        const torch::Tensor* update = nullptr) const;
+    // The sub-layers on their normalised input x (what attentionUpdate / ffnUpdate compute after
+    // the norm), for a sub-layer that is not absent.
+    torch::Tensor attentionOfNormed(int64_t layer, const torch::Tensor& x, const SequenceContext& ctx) const;
+    torch::Tensor ffnOfNormed(int64_t layer, const torch::Tensor& x) const;
+    // {h + update, rmsNorm(h + update, *norm)}, the second where one fused kernel gives both (in
+    // update's memory: a sub-layer's fresh output, not needed after the add); undefined otherwise
+    // (no norm wanted, the CPU, autograd).
+    std::pair<torch::Tensor, torch::Tensor> addThenNorm(const torch::Tensor& h, torch::Tensor update,
+                                                        const torch::Tensor* norm) const;
     bool fused(const torch::Tensor& x) const { return options_.fusedKernels && x.is_cuda(); }
     bool hasLora(int64_t layer, std::initializer_list<Projection> projections) const;
     void fuseBiases(); // the fused matrices' biases, after loading

@@ -38,6 +38,9 @@ TEST(FusedOps, ExistExactlyWhereLibTorchHasCuda) {
     // Never on the CPU's tensors: a build without the kernels says so, one with them refuses them.
     EXPECT_FALSE(fused::available(torch::zeros({2})));
     EXPECT_ANY_THROW(fused::siluMul(torch::zeros({2, 4})));
+    auto cpu = torch::zeros({2, 4});
+    EXPECT_ANY_THROW(fused::addRmsNorm(torch::zeros({2, 4}), cpu, torch::ones({4}), 1e-6));
+    EXPECT_ANY_THROW(fused::rmsNorm(torch::zeros({2, 4}), torch::ones({4}), 1e-6));
     if (!onGpu()) return;
     // A GPU build without the kernels would silently take the slower paths: it must not pass.
     EXPECT_TRUE(fused::available(torch::zeros({2}, torch::TensorOptions().device(test::testDevice()))));
@@ -112,6 +115,61 @@ TEST(FusedOps, SiluMulEqualsSiluOfGateTimesUp) {
             ASSERT_EQ(got.sizes(), want.sizes());
             EXPECT_LE(test::maxDiff(got, want), oneRounding(want));
         }
+}
+
+// transformers' decoder layer: hidden_states = residual + hidden_states, then LlamaRMSNorm
+// (modeling_llama.py): variance in float32, normalised value cast to the dtype, times the weight.
+TEST(FusedOps, AddRmsNormFollowsTransformersResidualAddAndRmsNorm) {
+    if (!onGpu()) GTEST_SKIP() << "CUDA kernels (LAYERLAB_TEST_DEVICE=cuda)";
+    torch::manual_seed(7);
+    const double eps = 1e-5;
+    // Widths with 16-byte accesses (4096), with them only in float32 (4100), and one at a time (10);
+    // one row (a decoding step) and many; rows that start off a 16-byte boundary.
+    for (const int64_t H : {4096, 4100, 10})
+        for (const int64_t rows : {1, 37})
+            for (const bool offset : {false, true})
+                for (const auto dtype : kDtypes) {
+                    const auto opt = torch::TensorOptions().device(test::testDevice()).dtype(dtype);
+                    const int64_t skip = offset ? 1 : 0;
+                    // Off a boundary: h one element in, the update (and so the norm) too.
+                    const auto h =
+                        torch::randn({rows * H + skip}, opt).narrow(0, skip, rows * H).view({rows, H});
+                    const auto update =
+                        (torch::randn({rows * H + skip}, opt) * 3).narrow(0, skip, rows * H).view({rows, H});
+                    const auto weight = torch::rand({H}, opt) * 2 - 0.5;
+                    const auto wantSum = h + update;
+                    const auto xf = wantSum.to(torch::kFloat32);
+                    const auto normalised = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
+                    const auto want = weight * normalised.to(dtype);
+                    auto normed = update.clone();
+                    if (offset) // clone() lands on a fresh, aligned block: put it back off the boundary
+                        normed = torch::empty({rows * H + 1}, opt)
+                                     .narrow(0, 1, rows * H)
+                                     .view({rows, H})
+                                     .copy_(update);
+                    const auto sum =
+                        fused::addRmsNorm(h, normed, weight, eps); // normed: update, then the norm
+                    SCOPED_TRACE(std::string(c10::toString(dtype)) + " H=" + std::to_string(H) +
+                                 " rows=" + std::to_string(rows) + (offset ? " off a boundary" : ""));
+                    EXPECT_TRUE(torch::equal(sum, wantSum)); // one rounding, the same as LibTorch's add
+                    // The normalised value may round the other way (the mean's order, rsqrt), and the
+                    // weight (up to 1.5) scales that: four roundings of the dtype, and in float32 a
+                    // few units of its last place.
+                    const double scale = want.abs().max().to(torch::kFloat64).item<double>();
+                    EXPECT_LE(test::maxDiff(normed, want),
+                              4 * oneRounding(want) + std::ldexp(8.0, -24) * scale);
+                    // The norm alone, of that sum: the same bits, aligned or not (restarted passes).
+                    EXPECT_TRUE(torch::equal(fused::rmsNorm(sum, weight, eps), normed));
+                    EXPECT_TRUE(torch::equal(fused::rmsNorm(wantSum.clone(), weight, eps), normed));
+                }
+    // What the model must not hand it: views with gaps, tensors that carry gradients.
+    const auto opt = torch::TensorOptions().device(test::testDevice());
+    const auto wide = torch::zeros({4, 16}, opt);
+    auto gappy = wide.narrow(1, 8, 8);
+    EXPECT_THROW(fused::addRmsNorm(wide.narrow(1, 0, 8), gappy, torch::ones({8}, opt), eps), c10::Error);
+    EXPECT_THROW(fused::rmsNorm(wide.narrow(1, 0, 8), torch::ones({8}, opt), eps), c10::Error);
+    auto same = wide.clone();
+    EXPECT_THROW(fused::addRmsNorm(wide.requires_grad_(true), same, torch::ones({16}, opt), eps), c10::Error);
 }
 
 TEST(FusedOps, TokenLogProbsAndArgmaxFollowLogSoftmaxAndTorchArgmax) {

@@ -7,6 +7,7 @@
 
 #include "data/token_batch.h"
 #include "eval/evaluation.h"
+#include "model/adapter.h"
 #include "model/model.h"
 #include "test_helpers.h"
 
@@ -69,6 +70,52 @@ TEST(FusedKernels, CpuKeepsTheReferenceArithmeticGpuAgreesWithinTheDtype) {
     const auto a = evaluateLoss(*fused16, windows, LayerMask(10), {4, {}}).loss;
     const auto b = evaluateLoss(*plain16, windows, LayerMask(10), {4, {}}).loss;
     EXPECT_NEAR(a, b, u * b);
+}
+
+// The residual add and the next sub-layer's norm run as one kernel only where that sub-layer runs
+// next: removed sub-layers, blocks and their adapters in between must break the chain, and
+// observers see the sums.
+TEST(FusedKernels, PrunedPassesAndObservedPointsAgreeWithTheReferenceArithmetic) {
+    const auto ids = batchTensor(test::demoWindows(2, 64));
+    auto fused = load(torch::kFloat32, true);
+    auto plain = load(torch::kFloat32, false);
+    LayerMask mask(fused->numLayers());
+    mask.remove(Unit::Attention, 1);
+    mask.remove(Unit::Ffn, 2);
+    mask.remove(Unit::Attention, 4);
+    mask.remove(Unit::Ffn, 4);
+    mask.remove(Unit::Block, 6);
+    mask.remove(Unit::Ffn, 8);
+    mask.remove(Unit::Attention, 9);
+    // Stand-ins where units are removed (a block's, a removed attention's low-rank map, a removed
+    // FFN's bias) and a LoRA on a kept projection: each changes h outside the add-and-norm kernel.
+    const int64_t H = fused->config().hiddenSize;
+    torch::manual_seed(8);
+    AdapterSet adapters;
+    adapters.units.push_back({Unit::Block, 6, torch::randn({H}) * 0.1, {}, {}});
+    adapters.units.push_back({Unit::Attention, 1, torch::randn({H}) * 0.1, torch::randn({H, 4}) * 0.1,
+                              torch::randn({4, H}) * 0.1});
+    adapters.units.push_back({Unit::Ffn, 8, torch::randn({H}) * 0.1, {}, {}});
+    const auto [out, in] = projectionShape(fused->config(), Projection::Up);
+    adapters.lora.push_back({3, Projection::Up, torch::randn({in, 2}) * 0.1, torch::randn({2, out}) * 0.1});
+    fused->setAdapters(adapters);
+    plain->setAdapters(adapters);
+    torch::Tensor logits[2];
+    ResidualCapture captures[2] = {ResidualCapture(fused->numLayers()), ResidualCapture(plain->numLayers())};
+    for (int i = 0; i < 2; ++i) {
+        torch::InferenceMode inference;
+        logits[i] =
+            (i == 0 ? fused : plain)->forward(ids, mask, &captures[i]).to(torch::kCPU, torch::kFloat64);
+    }
+    const double tolerance = test::testDevice().is_cpu() ? 0.0 : 1e-5;
+    EXPECT_LE(test::maxDiff(logits[0], logits[1]), tolerance * logits[1].abs().max().item<double>());
+    for (int64_t l = 0; l < fused->numLayers(); ++l)
+        for (const auto point : {ResidualPoint::AfterAttention, ResidualPoint::BlockOutput}) {
+            const auto want = captures[1].at(l, point).to(torch::kCPU, torch::kFloat64);
+            EXPECT_LE(test::maxDiff(captures[0].at(l, point).to(torch::kCPU, torch::kFloat64), want),
+                      tolerance * want.abs().max().item<double>())
+                << "layer " << l;
+        }
 }
 
 // Adapter training runs the layers above the first removed unit with gradients: the fused paths
