@@ -110,8 +110,8 @@ torch::Tensor siluMul(const torch::Tensor& gateUp) {
 namespace {
 
 // h (and update) [..., H] and weight [H]: one dtype and device, contiguous.
-gpu::AddRmsNormArgs rmsNormArgs(const torch::Tensor& h, const torch::Tensor* update,
-                                const torch::Tensor& weight, double eps) {
+gpu::RmsNormArgs rmsNormArgs(const torch::Tensor& h, const torch::Tensor* update, const torch::Tensor& weight,
+                             double eps) {
     const char* what = update ? "addRmsNorm" : "rmsNorm";
     checkInput(h, what);
     checkInput(weight, what);
@@ -126,7 +126,7 @@ gpu::AddRmsNormArgs rmsNormArgs(const torch::Tensor& h, const torch::Tensor* upd
                         update->device() == h.device() && update->is_contiguous(),
                     what, ": update shaped like h, in its dtype and device, contiguous");
     }
-    gpu::AddRmsNormArgs a;
+    gpu::RmsNormArgs a;
     a.h = h.data_ptr();
     a.update = update ? update->data_ptr() : nullptr;
     a.weight = weight.data_ptr();
@@ -146,7 +146,7 @@ torch::Tensor addRmsNorm(const torch::Tensor& h, torch::Tensor& update, const to
     auto sum = torch::empty_like(h);
     a.sum = sum.data_ptr();
     a.normed = update.data_ptr();
-    check(gpu::addRmsNorm(a, stream()), "residual add and RMSNorm kernel");
+    check(gpu::rmsNorm(a, stream()), "residual add and RMSNorm kernel");
     return sum;
 }
 
@@ -155,7 +155,7 @@ torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, doubl
     const c10::cuda::CUDAGuard guard(x.device());
     auto normed = torch::empty_like(x);
     a.normed = normed.data_ptr();
-    check(gpu::addRmsNorm(a, stream()), "RMSNorm kernel");
+    check(gpu::rmsNorm(a, stream()), "RMSNorm kernel");
     return normed;
 }
 

@@ -180,7 +180,7 @@ __device__ __forceinline__ void storeChunk(T* p, const Pack<T, N>& x) {
 // without it, the row itself is normalised. Thread t takes the chunks t, t + Threads, ... in
 // both sweeps and both forms: the same bits whether the norm came with an add or not.
 template <typename T, int N, bool Vector, bool Add, int Threads>
-__global__ void rmsNormKernel(AddRmsNormArgs a) {
+__global__ void rmsNormKernel(RmsNormArgs a) {
     const int64_t offset = static_cast<int64_t>(blockIdx.x) * a.width;
     const T* h = static_cast<const T*>(a.h) + offset;
     const T* weight = static_cast<const T*>(a.weight);
@@ -228,7 +228,7 @@ __global__ void rmsNormKernel(AddRmsNormArgs a) {
     }
 }
 
-template <typename T, int N, bool Vector> void launchRmsNorm(const AddRmsNormArgs& a, cudaStream_t stream) {
+template <typename T, int N, bool Vector> void launchRmsNorm(const RmsNormArgs& a, cudaStream_t stream) {
     constexpr int threads = 256;
     const auto rows = static_cast<unsigned>(a.rows);
     if (a.update)
@@ -237,7 +237,7 @@ template <typename T, int N, bool Vector> void launchRmsNorm(const AddRmsNormArg
         rmsNormKernel<T, N, Vector, false, threads><<<rows, threads, 0, stream>>>(a);
 }
 
-template <typename T> const char* addRmsNormTyped(const AddRmsNormArgs& a, cudaStream_t stream) {
+template <typename T> const char* rmsNormTyped(const RmsNormArgs& a, cudaStream_t stream) {
     constexpr int kVector = 16 / sizeof(T);
     if (a.rows == 0 || a.width == 0) return nullptr;
     if (a.rows > 0x7fffffff) return "more rows than one launch takes (2^31 - 1)";
@@ -412,9 +412,9 @@ const char* siluMul(const void* in, void* out, ElementType type, int64_t rows, i
     });
 }
 
-const char* addRmsNorm(const AddRmsNormArgs& a, void* stream) {
+const char* rmsNorm(const RmsNormArgs& a, void* stream) {
     return withElementType(
-        a.type, [&](auto x) { return addRmsNormTyped<decltype(x)>(a, static_cast<cudaStream_t>(stream)); });
+        a.type, [&](auto x) { return rmsNormTyped<decltype(x)>(a, static_cast<cudaStream_t>(stream)); });
 }
 
 const char* tokenLogProbs(const LogProbArgs& a, void* stream) {

@@ -31,13 +31,13 @@ const char* rotaryInPlace(const RotaryArgs& a, void* stream);
 const char* siluMul(const void* in, void* out, ElementType type, int64_t rows, int64_t inner,
                     int64_t inStride, void* stream);
 
-// The residual add and the RMSNorm after it, as transformers' decoder layer runs them: for rows
-// of `width` elements (contiguous rows), sum = h + update rounded to the element type, then
-// normed = weight * (sum * rsqrt(mean(sum^2) + eps)), the normalised value computed in float32
-// and rounded to the element type before the product (LlamaRMSNorm). One read of each input;
-// normed may be update (each element is read before it is written, by the same thread). Without
-// update (null), h itself is normalised (sum unused), to the same bits as after an add.
-struct AddRmsNormArgs {
+// RMSNorm, after the residual add where update is given, as transformers' decoder layer runs
+// them: for rows of `width` elements (contiguous rows), sum = h + update rounded to the element
+// type, then normed = weight * (sum * rsqrt(mean(sum^2) + eps)), the normalised value computed
+// in float32 and rounded to the element type before the product (LlamaRMSNorm). One read of each
+// input; normed may be update (each element is read before it is written, by the same thread).
+// Without update (null), h itself is normalised (sum unused), to the same bits as after an add.
+struct RmsNormArgs {
     const void* h = nullptr;
     const void* update = nullptr;
     const void* weight = nullptr;
@@ -47,7 +47,7 @@ struct AddRmsNormArgs {
     int64_t rows = 0, width = 0;
     float eps = 1e-6f;
 };
-const char* addRmsNorm(const AddRmsNormArgs& a, void* stream);
+const char* rmsNorm(const RmsNormArgs& a, void* stream);
 
 // For each (b, t) of logits [B, T, V] (strides for b and t; V contiguous): logProb[b * T + t] =
 // logits[target] - logsumexp(logits row) in float32, target = targets[b, t] (strides for b and t);
