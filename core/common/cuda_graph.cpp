@@ -1,4 +1,5 @@
 #include "common/cuda_graph.h"
+#include "common/cuda_build.h"
 
 #include "common/error.h"
 #include "common/gpu_allocator.h"

@@ -1,4 +1,5 @@
 #include "common/gpu_allocator.h"
+#include "common/cuda_build.h"
 
 #include <cstdlib>
 #include <exception>

@@ -1,4 +1,5 @@
 #include "kernels/fused_ops.h"
+#include "common/cuda_build.h"
 
 #include "common/error.h"
 #include "kernels/gpu_kernels.h"

@@ -1,4 +1,5 @@
 #include "model/gpu_warm_up.h"
+#include "common/cuda_build.h"
 
 #include "kernels/fused_ops.h"
 #include "model/model.h"
