@@ -114,8 +114,8 @@ test)
         exit 0
     fi
     # One thread per test process, as many processes as cores: LibTorch's and OpenBLAS's threads in
-    # tests running side by side only contend (the demo model's multiple choice took 48 s instead
-    # of 25 s, and the whole run 344 s instead of 303 s on 2 cores).
+    # tests running side by side only contend (on 2 cores, with a process per test, the demo
+    # model's multiple choice took 48 s instead of 25 s, and the whole run 370 s instead of 303 s).
     OMP_NUM_THREADS=1 QT_QPA_PLATFORM=offscreen ctest --preset default -j "$jobs" --output-junit "$logs/ctest.xml"
     stage "tests"
     # The core tests again, with the core built under AddressSanitizer + UndefinedBehaviorSanitizer
