@@ -15,6 +15,8 @@ if(NOT status EQUAL 0)
   return()
 endif()
 string(REPLACE "\n" ";" lines "${listing}")
+# ctest reads the test files of subdirectories in scopes that inherit these variables.
+set(suites "")
 set(suite "")
 foreach(line IN LISTS lines)
   if(line MATCHES "^([^ #][^ ]*)\\.")
