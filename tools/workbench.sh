@@ -136,13 +136,13 @@ test)
     # One closing line with the counts of both passes, from GoogleTest's JSON reports and, for the
     # tests that are not GoogleTest suites (the CLI's), ctest's JUnit report (a failure stops the
     # script earlier, with the test's output).
-    count() { awk '/^  "tests": / { n += $2 } END { print n + 0 }' "$@"; }
+    tests() { awk '/^  "tests": / { n += $2 } END { print n + 0 }' "$@"; } # GoogleTest JSON reports
+    skipped() { cat "$@" | grep -c '"result": "SKIPPED"' || true; }
     suite_reports=("$logs"/gtest/*/*.json)
     ctest_entries=$(grep -o 'tests="[0-9]*"' "$logs/ctest.xml" | head -1 | grep -o '[0-9]*')
-    local_tests=$(($(count "${suite_reports[@]}") + ctest_entries - ${#suite_reports[@]}))
-    local_skipped=$(cat "${suite_reports[@]}" | grep -c '"result": "SKIPPED"' || true)
-    asan_tests=$(grep -o '"tests": [0-9]*' "$logs/asan.json" | head -1 | grep -o '[0-9]*')
-    asan_skipped=$(grep -c '"result": "SKIPPED"' "$logs/asan.json" || true)
+    local_tests=$(($(tests "${suite_reports[@]}") + ctest_entries - ${#suite_reports[@]}))
+    local_skipped=$(skipped "${suite_reports[@]}")
+    asan_tests=$(tests "$logs/asan.json") asan_skipped=$(skipped "$logs/asan.json")
     passed=$((local_tests - local_skipped + asan_tests - asan_skipped))
     took=$(($(date +%s) - began))
     echo "[workbench] ctest: $((local_tests - local_skipped)) passed, $local_skipped skipped;" \
