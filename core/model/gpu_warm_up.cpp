@@ -1,6 +1,7 @@
 #include "model/gpu_warm_up.h"
 #include "common/cuda_build.h"
 
+#include "common/attention_backend.h"
 #include "kernels/fused_ops.h"
 #include "model/model.h"
 #include "model/rotary.h"
@@ -8,15 +9,35 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <tuple>
 
 #ifdef LAYERLAB_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
 #endif
 
 namespace layerlab {
-
-void warmUpGpu(const ModelConfig& c, torch::Device device, torch::ScalarType dtype) {
 #ifdef LAYERLAB_WITH_CUDA
+namespace {
+
+// q, k and v laid out as Model::forward lays them out, [B, heads, T, hd]: views of one product, or
+// for grouped-query attention k and v as the contiguous copies its head repetition makes.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> attentionInputs(const torch::Tensor& x,
+                                                                        const ModelConfig& c, int64_t nh) {
+    const int64_t B = x.size(0), T = x.size(1), hd = c.headDim;
+    auto qkv = torch::nn::functional::linear(x, torch::zeros({3 * nh * hd, x.size(-1)}, x.options()));
+    const auto heads = [&](int64_t i) {
+        return qkv.narrow(-1, i * nh * hd, nh * hd).view({B, T, nh, hd}).transpose(1, 2);
+    };
+    if (c.numKvHeads < c.numHeads) return {heads(0), heads(1).contiguous(), heads(2).contiguous()};
+    return {heads(0), heads(1), heads(2)};
+}
+
+} // namespace
+#endif
+
+bool warmUpGpu(const ModelConfig& c, torch::Device device, torch::ScalarType dtype) {
+#ifdef LAYERLAB_WITH_CUDA
+    if (!device.is_cuda()) return false;
     try {
         const c10::cuda::CUDAGuard guard(device);
         torch::InferenceMode inference;
@@ -41,19 +62,30 @@ void warmUpGpu(const ModelConfig& c, torch::Device device, torch::ScalarType dty
                            .logical_and(keys.view({B, 1, 1, T}))
                            .logical_or(j.eq(i));
         // One layer: norm, products, rotary, attention (causal and masked), SiLU x up, residual add
-        // with the next norm.
+        // with the next norm. Calls this short take FlashAttention (or, masked, the memory-efficient
+        // kernel), as multiple choice and generation do.
         const auto norm = torch::ones({H}, opt);
         auto x = fused::available(h) ? fused::rmsNorm(h, norm, c.rmsNormEps) : h * norm;
-        auto qkv = torch::nn::functional::linear(x, torch::zeros({3 * nh * hd, H}, opt));
-        auto q = qkv.narrow(-1, 0, nh * hd).view({B, T, nh, hd}).transpose(1, 2);
-        auto k = qkv.narrow(-1, nh * hd, nh * hd).view({B, T, nh, hd}).transpose(1, 2);
-        auto v = qkv.narrow(-1, 2 * nh * hd, nh * hd).view({B, T, nh, hd}).transpose(1, 2);
+        auto [q, k, v] = attentionInputs(x, c, nh);
         if (fused::available(q)) fused::rotaryInPlace(q, k, tables.cos, tables.sin);
+        torch::Tensor out = v;
 #if TORCH_VERSION_MAJOR >= 2
-        auto out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
-        out = out + at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false);
-#else
-        auto out = v;
+        {
+            const AttentionKernelScope flash(AttentionKernel::FlashAttention, true);
+            out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
+            out = out + at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false);
+        }
+        // Long passes (perplexity, importance) take cuDNN's attention, whose kernel is generated on
+        // a machine's first use of it (NVRTC, then the driver, which keeps it in ~/.nv/ComputeCache):
+        // 0.65 s in the first batch on an H200. cuDNN generates another kernel for 16 tokens, and
+        // the same one for 1,024 to 4,096 (run K), so one long sequence here has it compiled while
+        // the weights are read.
+        {
+            const int64_t L =
+                std::min<int64_t>(2048, c.maxPositionEmbeddings > 0 ? c.maxPositionEmbeddings : 2048);
+            auto [lq, lk, lv] = attentionInputs(torch::zeros({1, L, H}, opt), c, nh);
+            at::scaled_dot_product_attention(lq, lk, lv, {}, 0.0, true);
+        }
 #endif
         h = h + torch::nn::functional::linear(out.transpose(1, 2).reshape({B, T, nh * hd}),
                                               torch::zeros({H, nh * hd}, opt));
@@ -69,13 +101,16 @@ void warmUpGpu(const ModelConfig& c, torch::Device device, torch::ScalarType dty
             fused::tokenLogProbs(logits, ids, &isArgmax).cpu();
         }
         torch::cuda::synchronize(device.index());
+        return true;
     } catch (const std::exception&) {
         // Only speed depends on it; a real problem shows in the real pass.
+        return false;
     }
 #else
     (void)c;
     (void)device;
     (void)dtype;
+    return false;
 #endif
 }
 
